@@ -1,0 +1,194 @@
+"""Verification of the ``x-amzn-oidc-data`` header that the ALB adds after OIDC sign-in.
+
+The header is the only source of identity. It is a JWT the ALB signs with ES256, with two
+quirks that trip general-purpose code: its segments are base64url *with* ``=`` padding, and the
+signature covers those padded bytes exactly as sent. PyJWT (2.15 or newer) verifies over the
+segments as received and decodes padded base64url, so it does the cryptography here; this module
+adds the checks that are specific to ALBs:
+
+- ``alg`` must be ES256 (no ``none``, no HMAC with a public key as the secret);
+- ``kid`` must look like a key id before it becomes part of a URL (no path, host or query);
+- ``signer`` must be *our* ALB: the key endpoint serves every ALB in the region, so a token
+  minted by someone else's load balancer verifies just as well (the "ALBeast" advisory);
+- ``client`` and ``iss`` must be our OIDC client and issuer, and ``exp`` not passed.
+
+ALB tokens carry no ``iat`` or ``aud``, so neither is required.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+import requests
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+log = logging.getLogger(__name__)
+
+HEADER_NAME = "x-amzn-oidc-data"
+# The ALB refuses claims over 11 KB; anything much larger than that did not come from it.
+MAX_HEADER_BYTES = 16 * 1024
+EXP_LEEWAY_SECONDS = 30
+# ALB key ids are UUID-like; anything else (a path, a URL, a query) never reaches the network.
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+class InvalidIdentity(Exception):
+    """The header is missing, malformed, forged, expired or from another ALB or client.
+
+    ``reason`` is for the audit log only; callers answer 401 without it.
+    """
+
+    def __init__(self, reason: str):
+        super().__init__(reason)
+        self.reason = reason
+
+
+class KeyEndpointUnavailable(Exception):
+    """The ALB public key endpoint could not be reached: callers answer 503, not 401."""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A verified sign-in. ``claims`` are the IdP's user info claims as the ALB relayed them."""
+
+    sub: str
+    claims: dict[str, Any] = field(repr=False)
+    expires_at: int
+
+    @property
+    def display_name(self) -> str:
+        return str(self.claims.get("name") or self.claims.get("preferred_username") or self.sub)
+
+
+class PublicKeyCache:
+    """ALB public keys by ``kid``, fetched once each and kept in a bounded LRU.
+
+    ALB keys rotate rarely and a key id never changes meaning, so entries need no expiry;
+    the bound stops a stream of made-up key ids from growing memory. Concurrent first requests
+    for one ``kid`` may fetch it more than once, which is harmless.
+    """
+
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        max_entries: int = 32,
+        timeout: tuple[float, float] = (1.0, 2.0),
+        session: requests.Session | None = None,
+    ):
+        self._endpoint = endpoint.rstrip("/")
+        self._max_entries = max_entries
+        self._timeout = timeout
+        self._session = session or requests.Session()
+        self._keys: OrderedDict[str, ec.EllipticCurvePublicKey] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, kid: str) -> ec.EllipticCurvePublicKey:
+        with self._lock:
+            key = self._keys.get(kid)
+            if key is not None:
+                self._keys.move_to_end(kid)
+                return key
+        key = self._fetch(kid)
+        with self._lock:
+            self._keys[kid] = key
+            self._keys.move_to_end(kid)
+            while len(self._keys) > self._max_entries:
+                self._keys.popitem(last=False)
+        return key
+
+    def _fetch(self, kid: str) -> ec.EllipticCurvePublicKey:
+        url = f"{self._endpoint}/{kid}"
+        try:
+            response = self._session.get(url, timeout=self._timeout, allow_redirects=False)
+        except requests.RequestException as exc:
+            log.warning("ALB public key endpoint unreachable: %s", type(exc).__name__)
+            raise KeyEndpointUnavailable from exc
+        if response.status_code >= 500:
+            log.warning("ALB public key endpoint answered %s", response.status_code)
+            raise KeyEndpointUnavailable
+        if response.status_code != 200:
+            # An unknown kid: the endpoint answers 403/404 for keys it never issued.
+            raise InvalidIdentity("unknown key id")
+        try:
+            key = load_pem_public_key(response.content)
+        except ValueError:
+            raise InvalidIdentity("key endpoint returned no PEM key") from None
+        if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != "secp256r1":
+            raise InvalidIdentity("key is not a P-256 key")
+        return key
+
+
+class AlbHeaderVerifier:
+    """Verifies ``x-amzn-oidc-data`` for one ALB, OIDC client and issuer."""
+
+    def __init__(
+        self,
+        *,
+        alb_arn: str,
+        client_id: str,
+        issuer: str,
+        keys: PublicKeyCache,
+    ):
+        self._alb_arn = alb_arn
+        self._client_id = client_id
+        self._issuer = issuer
+        self._keys = keys
+
+    def verify(self, header_value: str | None) -> Identity:
+        if not header_value:
+            raise InvalidIdentity("header missing")
+        if len(header_value) > MAX_HEADER_BYTES:
+            raise InvalidIdentity("header too large")
+        if header_value.count(".") != 2:
+            raise InvalidIdentity("not a signed JWT")
+
+        try:
+            header = jwt.get_unverified_header(header_value)
+        except jwt.PyJWTError:
+            raise InvalidIdentity("malformed header segment") from None
+
+        # Algorithm confusion: only the ALB's algorithm, never none or HS256.
+        if header.get("alg") != "ES256":
+            raise InvalidIdentity("unexpected alg")
+        # The kid becomes part of a URL: it must not be able to change the path or the host.
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not _KID.fullmatch(kid):
+            raise InvalidIdentity("malformed kid")
+        # Any ALB in the region can mint a validly signed token; only ours may vouch for users.
+        if header.get("signer") != self._alb_arn:
+            raise InvalidIdentity("signer is not our load balancer")
+        # A token issued for another OIDC client (another application behind another ALB).
+        if header.get("client") != self._client_id:
+            raise InvalidIdentity("token for another client")
+        if header.get("iss") != self._issuer:
+            raise InvalidIdentity("token from another issuer")
+
+        key = self._keys.get(kid)
+        try:
+            claims = jwt.decode(
+                header_value,
+                key,
+                algorithms=["ES256"],
+                issuer=self._issuer,
+                leeway=EXP_LEEWAY_SECONDS,
+                options={"require": ["exp", "sub"], "verify_aud": False, "verify_iat": False},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidIdentity("expired") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidIdentity("bad signature") from None
+        except jwt.PyJWTError as exc:
+            raise InvalidIdentity(f"rejected: {type(exc).__name__}") from None
+
+        sub = claims.get("sub")
+        if not isinstance(sub, str) or not sub:
+            raise InvalidIdentity("no subject")
+        return Identity(sub=sub, claims=claims, expires_at=int(claims["exp"]))

@@ -1,0 +1,42 @@
+"""boto3 clients with the retry and timeout behaviour both services rely on.
+
+botocore's ``standard`` retry mode retries throttling, 5xx and connection errors with jittered
+backoff; bounding the attempts and timeouts keeps a slow AgentCore from holding a gunicorn
+thread past the worker timeout. Endpoints come only from boto3's own settings
+(``AWS_ENDPOINT_URL_BEDROCK_AGENTCORE`` and friends), so no code here knows where it runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+DEFAULT_MAX_ATTEMPTS = 3
+
+
+def client(
+    service: str,
+    region: str,
+    *,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+    connect_timeout: float = 2.0,
+    read_timeout: float = 5.0,
+    session: boto3.session.Session | None = None,
+) -> Any:
+    config = Config(
+        region_name=region,
+        retries={"mode": "standard", "max_attempts": max_attempts},
+        connect_timeout=connect_timeout,
+        read_timeout=read_timeout,
+        # Each gunicorn thread may call AgentCore and DynamoDB at once.
+        max_pool_connections=32,
+    )
+    return (session or boto3.session.Session()).client(service, config=config)
+
+
+def error_code(exc: Exception) -> str:
+    """The AWS error code of a botocore ClientError, or "" for anything else."""
+    response = getattr(exc, "response", None) or {}
+    return str(response.get("Error", {}).get("Code", ""))

@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: ALB-shaped tokens, a local key endpoint, settings."""
