@@ -45,6 +45,12 @@ def init_app(
 ) -> None:
     app.extensions[_EXTENSION] = Guard(verifier, user_id_prefix, audit)
 
+    @app.get("/healthz")
+    def _healthz() -> Any:
+        # For the target group: no authentication and no AWS call, so a slow dependency
+        # never takes every task out of service at once.
+        return jsonify(status="ok")
+
     @app.before_request
     def _remember_trace_id() -> None:
         g.trace_id = trace_id_from_request()

@@ -1,0 +1,23 @@
+"""gunicorn settings both services start from; each folder's ``gunicorn.conf.py`` imports them.
+
+Threads rather than processes carry concurrency: the services wait on AgentCore and HTTP, and
+one process per core keeps memory per task small.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = 8
+timeout = 30
+graceful_timeout = 20
+# Longer than the ALB's 60-second idle timeout, so the ALB never reuses a connection that
+# gunicorn has just closed (which shows up as sporadic 502s).
+keepalive = 75
+# The query string of the binding URL carries the session id: log the path only (%(U)s).
+accesslog = "-"
+access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss trace=%({x-amzn-trace-id}i)s'
+errorlog = "-"
+# Refuse header sections larger than the ALB would ever send (x-amzn-oidc-data is < 16 KB).
+limit_request_field_size = 16384
