@@ -344,6 +344,7 @@ def pick_provider(outputs: Mapping[str, Any], wanted: str | None) -> dict[str, A
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="register_provider.py",
+        allow_abbrev=False,
         description=__doc__.split("\n\n")[0],
         epilog="Exit codes: 0 done or nothing to do, 1 AWS/Graph/runtime error or failed "
         "check, 2 usage.",
@@ -1061,9 +1062,18 @@ def main(
 ) -> int:
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        args, unknown = parser.parse_known_args(argv)
     except SystemExit as exc:  # argparse prints its own usage message
         return int(exc.code or 0)
+    if unknown:
+        # argparse would echo every unknown word, a secret pasted after a made-up flag too.
+        flags = " ".join(w.split("=", 1)[0] for w in unknown if w.startswith("-")) or "values"
+        print(
+            f"register_provider: unrecognized arguments: {flags} (values not shown; the "
+            "client secret is never taken from the command line)",
+            file=sys.stderr,
+        )
+        return 2
     logging.basicConfig(stream=sys.stderr, format="%(levelname)s %(message)s")
     # Only our own logger: botocore's DEBUG output includes request bodies, client secret too.
     log.setLevel(logging.DEBUG if args.debug else logging.WARNING)
