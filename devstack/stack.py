@@ -99,6 +99,20 @@ class StackConfig:
     def users(self) -> dict[str, dict[str, Any]]:
         return self.raw["users"]
 
+    def ports(self) -> list[int]:
+        raw = self.raw
+        return [
+            raw["alb"]["port"],
+            raw["alb"]["key_endpoint_port"],
+            raw["idp"]["port"],
+            raw["external_as"]["port"],
+            raw["external_api"]["port"],
+            self.agent_port,
+            self.binder_port,
+            self.agentcore_port,
+            self.moto_port,
+        ]
+
     def aws_environ(self) -> dict[str, str]:
         """How every process here finds AWS: boto3's standard settings and throwaway keys."""
         return {
@@ -274,7 +288,14 @@ class Stack:
 
     def start(self) -> None:
         (STATE_DIR / "logs").mkdir(parents=True, exist_ok=True)
-        for service in self.plan():
+        services = self.plan()
+        busy = [p for p in self.config.ports() if _port_open(self.config.host, p)]
+        if busy:
+            raise StackError(
+                f"port(s) {', '.join(map(str, busy))} on {self.config.host} already in use; "
+                "is another `make up` running?"
+            )
+        for service in services:
             self._spawn(service)
         # Everything starts at once; readiness is awaited in order of dependency.
         for name in ("moto", "agentcore", "idp"):
