@@ -72,6 +72,9 @@ DEFAULT_ENTRA_AUTHORITY = "https://login.microsoftonline.com"
 # Total attempts per AWS call, the first included (botocore standard retry mode).
 AWS_MAX_ATTEMPTS = 4
 HTTP_TIMEOUT = 10
+# Microsoft Graph: three retries on 429 and 5xx, Retry-After honoured, else exponential backoff.
+GRAPH_RETRIES = 3
+GRAPH_BACKOFF_FACTOR = 0.5
 
 # Where each setting is found in `terraform output -json`, first match wins. The root module's
 # outputs.tf is the contract; the alternatives keep the script usable with a renamed output.
@@ -703,8 +706,8 @@ class Graph:
         self.env = env
         self.http = requests.Session()
         retry = Retry(
-            total=3,
-            backoff_factor=0.5,
+            total=GRAPH_RETRIES,
+            backoff_factor=GRAPH_BACKOFF_FACTOR,
             status_forcelist=(429, 500, 502, 503, 504),
             allowed_methods=frozenset({"GET", "PATCH", "POST"}),
             respect_retry_after_header=True,

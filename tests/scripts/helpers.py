@@ -34,7 +34,9 @@ NOW = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 def serve(app: Callable[..., Any]) -> Iterator[str]:
     """A WSGI app on 127.0.0.1 on a free port, stopped when the block ends."""
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}"
