@@ -21,3 +21,7 @@ access_log_format = '%(h)s "%(m)s %(U)s" %(s)s %(b)s %(L)ss trace=%({x-amzn-trac
 errorlog = "-"
 # Refuse header sections larger than the ALB would ever send (x-amzn-oidc-data is < 16 KB).
 limit_request_field_size = 16384
+# gunicorn 25+ opens an admin control socket under $HOME or $XDG_RUNTIME_DIR by default. These
+# services are managed by ECS (and the local stack), not by gunicornc; two services on one host
+# would also share the same socket path.
+control_socket_disable = True

@@ -146,3 +146,29 @@ class PendingFlowStore:
                 raise FlowRefused(FlowRefused.ALREADY_USED) from None
             raise
         return item["provider"]["S"]
+
+    def release(self, *, session_uri: str, user_id: str) -> None:
+        """Undo ``consume`` after AgentCore failed transiently (throttled, 5xx, timed out).
+
+        Without this, a user told "try again in a moment" would find the link already used.
+        Only the user who consumed it gets it back, and only while it has not expired; a link
+        that is no longer consumed by that user is left alone.
+        """
+        now = int(self._clock())
+        try:
+            self._db.update_item(
+                TableName=self._table,
+                Key=_session_key(session_uri),
+                UpdateExpression="SET #s = :pending REMOVE consumed_at",
+                ConditionExpression="#s = :consumed AND user_id = :user AND expires_at > :now",
+                ExpressionAttributeNames={"#s": "status"},
+                ExpressionAttributeValues={
+                    ":consumed": {"S": "consumed"},
+                    ":pending": {"S": "pending"},
+                    ":user": {"S": user_id},
+                    ":now": {"N": str(now)},
+                },
+            )
+        except ClientError as exc:
+            if error_code(exc) != "ConditionalCheckFailedException":
+                raise
