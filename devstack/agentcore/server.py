@@ -33,6 +33,8 @@ def make_threaded_server(app, host: str, port: int) -> BaseWSGIServer:
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0):
     """Start serving in a daemon thread; returns (server, thread). Stop with server.shutdown()."""
     server = make_threaded_server(app, host, port)
-    thread = threading.Thread(target=server.serve_forever, name="agentcore-emulator", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="agentcore-emulator", daemon=True
+    )
     thread.start()
     return server, thread
