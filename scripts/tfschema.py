@@ -22,6 +22,8 @@ How the assembly encodes the schema (cdktf's generator, not documented as a cont
   required;
 - a nested block is a struct-typed property whose summary reads "<name> block."; a struct-typed
   property without that summary is a nested *attribute* (written `x = {...}` or `x = [...]`);
+- a "block." property typed `any` is a block nested too deep for cdktf's generator (the WAF
+  rule's `statement`): its contents are not checked;
 - a block typed as a single struct had `MaxItems: 1` in the provider; a block typed as a list of
   structs has no recorded maximum (a plugin-framework list validator is invisible here);
 - the Terraform name is the anchor of the property's registry link (`...#client_secret`);
@@ -186,7 +188,12 @@ def _block_schema(types: dict, struct_fqn: str, class_fqn: str) -> dict:
         name = _tf_name(prop)
         required = not prop.get("optional")
         ref, is_list = _struct_ref(prop["type"])
-        is_block = ref is not None and prop["docs"].get("summary", "").endswith(" block.")
+        is_block = prop["docs"].get("summary", "").endswith(" block.")
+        if is_block and ref is None:
+            # cdktf types a block nested too deep for its generator as `any` (the WAF rule's
+            # `statement`): the block is known, its contents are not checked.
+            blocks[name] = {"opaque": True, "min": 0, "max": None}
+            continue
         if not is_block:
             # A nested attribute (struct-typed, no "block." summary) is still an argument.
             attrs[name] = "r" if required else "o"
@@ -378,12 +385,16 @@ def _check_body(body: dict, schema: dict, where: str, top_kind: str | None, out:
                         out.append((kind, path, f'dynamic "{label}": no such block'))
                         continue
                     dynamic_blocks.add(label)
+                    if blocks[label].get("opaque"):
+                        continue
                     for content in spec.get("content", []):
                         _check_body(content, blocks[label], path, None, out)
             continue
         if _is_block(value):
             if key in blocks:
                 seen_blocks[key] = seen_blocks.get(key, 0) + len(value)
+                if blocks[key].get("opaque"):
+                    continue
                 for i, item in enumerate(value):
                     _check_body(item, blocks[key], f"{where}.{key}[{i}]", None, out)
             elif key in schema.get("object_attrs", ()):

@@ -1,0 +1,177 @@
+"""Check 3: safety properties of the root module, evaluated with the example variables.
+
+tfparse resolves modules, variables, locals and for_each (see stack_properties for how the
+values the provider would compute are handled). Each property is asserted on the project's
+root module, on ../fixtures/stack_secure (which must pass) and on ../fixtures/stack_insecure,
+which plants one defect per property and must be caught.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts import tfschema
+
+from . import stack_properties as sp
+from .conftest import FIXTURES, TERRAFORM_DIR, report_count, terraform_files
+
+SCHEMA = tfschema.load_schema()
+
+
+def _task_roles(stack):
+    return sp.task_role_violations(stack)[0]
+
+
+# (id, property, the insecure fixture's violations, each as a substring of one message)
+PROPERTIES = [
+    (
+        "listener-rules-authenticate-before-forwarding",
+        sp.listener_rule_violations,
+        ["aws_lb_listener_rule.open_binder: forwards without authenticate-oidc"],
+    ),
+    (
+        "api-paths-deny-unauthenticated-requests",
+        sp.api_rule_violations,
+        ["aws_lb_listener_rule.this[\"api\"]: on_unauthenticated_request is 'authenticate'"],
+    ),
+    (
+        "tasks-have-no-public-ip",
+        sp.public_ip_violations,
+        ['aws_ecs_service.this["binder"]: assign_public_ip is true'],
+    ),
+    (
+        "task-security-group-admits-only-the-alb",
+        sp.task_ingress_violations,
+        [
+            "aws_vpc_security_group_ingress_rule.anywhere: source is not the ALB security group",
+            "aws_vpc_security_group_ingress_rule.anywhere: admits cidr_ipv4 0.0.0.0/0",
+        ],
+    ),
+    (
+        "return-urls-are-exactly-the-agents-session-binding-url",
+        sp.return_url_violations,
+        ["aws_bedrockagentcore_workload_identity.this: allowed_resource_oauth2_return_urls"],
+    ),
+    (
+        "task-roles-hold-exactly-their-agentcore-actions",
+        _task_roles,
+        [
+            "aws_iam_role_policy.agent: wildcard action bedrock-agentcore:*",
+            "(agent): AgentCore actions ['bedrock-agentcore:*', ",
+            "(binder): AgentCore actions ['bedrock-agentcore:CompleteResourceTokenAuth', "
+            "'bedrock-agentcore:GetResourceOauth2Token']",
+        ],
+    ),
+    (
+        "secrets-reach-only-secret-arguments",
+        sp.secret_flow_violations,
+        ['aws_ecs_task_definition.this["agent"].container_definitions: a secret reaches'],
+    ),
+]
+IDS = [p[0] for p in PROPERTIES]
+
+
+@pytest.fixture(scope="module")
+def project_stack():
+    assert (TERRAFORM_DIR / "main.tf").exists(), "no root module in terraform/"
+    return sp.load_stack(TERRAFORM_DIR, "terraform.tfvars.example", SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def secure_stack():
+    return sp.load_stack(FIXTURES / "stack_secure", "terraform.tfvars.example", SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def insecure_stack():
+    return sp.load_stack(FIXTURES / "stack_insecure", "terraform.tfvars.example", SCHEMA)
+
+
+@pytest.mark.parametrize(("name", "check", "_expected"), PROPERTIES, ids=IDS)
+def test_project_root_module_has_property(request, project_stack, name, check, _expected):
+    result = check(project_stack)
+
+    report_count(request, f"evaluated {name}: {result.checked} checked")
+    assert result.violations == []
+    assert result.checked > 0
+
+
+@pytest.mark.parametrize(("name", "check", "_expected"), PROPERTIES, ids=IDS)
+def test_secure_fixture_has_property(secure_stack, name, check, _expected):
+    result = check(secure_stack)
+
+    assert result.violations == []
+    assert result.checked > 0
+
+
+@pytest.mark.parametrize(("name", "check", "expected"), PROPERTIES, ids=IDS)
+def test_planted_defect_is_caught(insecure_stack, name, check, expected):
+    violations = check(insecure_stack).violations
+
+    for fragment in expected:
+        assert any(fragment in v for v in violations), f"{fragment!r} not in {violations}"
+    assert len(violations) == len(expected) or name.startswith("secrets"), violations
+
+
+def test_project_task_roles_print_their_actions(request, project_stack):
+    result, actions = sp.task_role_violations(project_stack)
+
+    for service, allowed in sorted(actions.items()):
+        report_count(request, f"task role {service}: {', '.join(allowed)}")
+    assert result.violations == []
+
+
+def test_project_secret_variables_are_sensitive_and_never_literals(request):
+    files = terraform_files("*.tf")
+    assert files, f"no .tf files under {TERRAFORM_DIR}"
+
+    result = sp.secret_declaration_violations(
+        TERRAFORM_DIR, files, TERRAFORM_DIR / "terraform.tfvars.example"
+    )
+
+    report_count(
+        request, f"secrets: {result.checked} secret variables, {len(files) + 1} files scanned"
+    )
+    assert result.violations == []
+
+
+def test_secure_fixture_secret_declarations_pass():
+    root = FIXTURES / "stack_secure"
+
+    result = sp.secret_declaration_violations(
+        root, [root / "main.tf"], root / "terraform.tfvars.example"
+    )
+
+    assert result.violations == []
+
+
+def test_insecure_fixture_secret_declarations_are_caught():
+    root = FIXTURES / "stack_insecure"
+
+    result = sp.secret_declaration_violations(
+        root, [root / "main.tf"], root / "terraform.tfvars.example"
+    )
+
+    assert [v.split(": ", 1)[1][:40] for v in result.violations] == [
+        "variable oidc_client_secret is not sensi",
+        "variable oidc_client_secret has a defaul",
+        "resource[15].aws_bedrockagentcore_oauth2",
+    ]
+
+
+def test_computed_reference_is_rewritten_to_the_blocks_id():
+    text = (
+        "a = aws_bedrockagentcore_workload_identity.this.workload_identity_arn\n"
+        'b = aws_lb.this["x"].dns_name\n'
+        "c = aws_lb.this.name\n"
+        "d = data.aws_iam_policy_document.p.json\n"
+        "e = module.x.aws_lb\n"
+    )
+
+    assert sp.rewrite_computed_references(text, SCHEMA) == (
+        "a = aws_bedrockagentcore_workload_identity.this.id\n"
+        'b = aws_lb.this["x"].id\n'
+        "c = aws_lb.this.name\n"
+        "d = data.aws_iam_policy_document.p.json\n"
+        "e = module.x.aws_lb\n"
+    )
