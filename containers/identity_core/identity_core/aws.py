@@ -27,7 +27,9 @@ def client(
 ) -> Any:
     config = Config(
         region_name=region,
-        retries={"mode": "standard", "max_attempts": max_attempts},
+        # total_max_attempts counts the first request; botocore's "max_attempts" key here would
+        # count retries only, i.e. one request more than the name says.
+        retries={"mode": "standard", "total_max_attempts": max_attempts},
         connect_timeout=connect_timeout,
         read_timeout=read_timeout,
         # Each gunicorn thread may call AgentCore and DynamoDB at once.
