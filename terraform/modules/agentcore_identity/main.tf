@@ -1,0 +1,379 @@
+data "aws_caller_identity" "current" {}
+
+data "aws_region" "current" {}
+
+data "aws_partition" "current" {}
+
+locals {
+  account_id = data.aws_caller_identity.current.account_id
+  region     = data.aws_region.current.region
+  partition  = data.aws_partition.current.partition
+
+  # The ARNs as AgentCore authorizes them. A workload-identity/* pattern alone matches
+  # nothing: the directory itself has to be listed next to the identity.
+  arn_prefix             = "arn:${local.partition}:bedrock-agentcore:${local.region}:${local.account_id}"
+  workload_directory_arn = "${local.arn_prefix}:workload-identity-directory/default"
+  token_vault_arn        = "${local.arn_prefix}:token-vault/default"
+
+  # One resource block per vendor keeps each block plain; the merged maps below are what
+  # the rest of the module reads.
+  github_providers    = { for name, p in var.credential_providers : name => p if p.vendor == "GithubOauth2" }
+  microsoft_providers = { for name, p in var.credential_providers : name => p if p.vendor == "MicrosoftOauth2" }
+  google_providers    = { for name, p in var.credential_providers : name => p if p.vendor == "GoogleOauth2" }
+  custom_providers    = { for name, p in var.credential_providers : name => p if p.vendor == "CustomOauth2" }
+
+  provider_arns = merge(
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.github : name => p.credential_provider_arn },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.microsoft : name => p.credential_provider_arn },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.google : name => p.credential_provider_arn },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.custom : name => p.credential_provider_arn },
+  )
+
+  # AgentCore keeps each client secret in a Secrets Manager secret of its own
+  # (bedrock-agentcore-identity!default/oauth2/<name>) and reads it as the caller.
+  provider_secret_arns = merge(
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.github : name => one(p.client_secret_arn[*].secret_arn) },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.microsoft : name => one(p.client_secret_arn[*].secret_arn) },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.google : name => one(p.client_secret_arn[*].secret_arn) },
+    { for name, p in aws_bedrockagentcore_oauth2_credential_provider.custom : name => one(p.client_secret_arn[*].secret_arn) },
+  )
+}
+
+################################################################################
+# Workload identity: the session binding URL is the one return URL AgentCore accepts
+################################################################################
+
+resource "aws_bedrockagentcore_workload_identity" "this" {
+  name                                = var.workload_name
+  allowed_resource_oauth2_return_urls = [var.session_binding_url]
+}
+
+################################################################################
+# OAuth2 credential providers, one per external service. The client id and secret are
+# write-only arguments fed from an ephemeral variable: neither reaches the plan or the state.
+# Raise credentials_version to push a new secret.
+################################################################################
+
+resource "aws_bedrockagentcore_oauth2_credential_provider" "github" {
+  for_each = local.github_providers
+
+  name                       = each.key
+  credential_provider_vendor = "GithubOauth2"
+
+  oauth2_provider_config {
+    github_oauth2_provider_config {
+      client_id_wo                  = each.value.client_id
+      client_secret_wo              = var.credential_provider_client_secrets[each.key]
+      client_credentials_wo_version = each.value.credentials_version
+    }
+  }
+}
+
+resource "aws_bedrockagentcore_oauth2_credential_provider" "microsoft" {
+  for_each = local.microsoft_providers
+
+  name                       = each.key
+  credential_provider_vendor = "MicrosoftOauth2"
+
+  oauth2_provider_config {
+    microsoft_oauth2_provider_config {
+      client_id_wo                  = each.value.client_id
+      client_secret_wo              = var.credential_provider_client_secrets[each.key]
+      client_credentials_wo_version = each.value.credentials_version
+    }
+  }
+}
+
+resource "aws_bedrockagentcore_oauth2_credential_provider" "google" {
+  for_each = local.google_providers
+
+  name                       = each.key
+  credential_provider_vendor = "GoogleOauth2"
+
+  oauth2_provider_config {
+    google_oauth2_provider_config {
+      client_id_wo                  = each.value.client_id
+      client_secret_wo              = var.credential_provider_client_secrets[each.key]
+      client_credentials_wo_version = each.value.credentials_version
+    }
+  }
+}
+
+resource "aws_bedrockagentcore_oauth2_credential_provider" "custom" {
+  for_each = local.custom_providers
+
+  name                       = each.key
+  credential_provider_vendor = "CustomOauth2"
+
+  oauth2_provider_config {
+    custom_oauth2_provider_config {
+      client_id_wo                  = each.value.client_id
+      client_secret_wo              = var.credential_provider_client_secrets[each.key]
+      client_credentials_wo_version = each.value.credentials_version
+
+      oauth_discovery {
+        discovery_url = each.value.discovery_url
+      }
+    }
+  }
+}
+
+################################################################################
+# Token vault encryption with a customer managed key
+################################################################################
+
+# The developer guide's example key policy lets every principal of the account use the key
+# through AgentCore Identity. Here the key policy only delegates to IAM, and the task roles'
+# documents below grant its use: through AgentCore Identity, for this account's vault only.
+data "aws_iam_policy_document" "token_vault_key" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "token_vault" {
+  description             = "Encrypts the AgentCore Identity token vault of ${var.workload_name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.token_vault_key.json
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "token_vault" {
+  name          = "alias/${var.workload_name}-token-vault"
+  target_key_id = aws_kms_key.token_vault.key_id
+}
+
+# The default token vault is one per account and region: destroying this resource leaves
+# the key in place, and two stacks in one account must not both manage it.
+resource "aws_bedrockagentcore_token_vault_cmk" "this" {
+  count = var.manage_token_vault_cmk ? 1 : 0
+
+  token_vault_id = "default"
+
+  kms_configuration {
+    key_type    = "CustomerManagedKey"
+    kms_key_arn = aws_kms_key.token_vault.arn
+  }
+}
+
+################################################################################
+# Pending-flow table (docs/architecture.md, "Pending-flow table")
+################################################################################
+
+data "aws_iam_policy_document" "table_key" {
+  statement {
+    sid       = "AccountAdministers"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "table" {
+  description             = "Encrypts the pending-flow table of ${var.workload_name}"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.table_key.json
+
+  tags = var.tags
+}
+
+resource "aws_kms_alias" "table" {
+  name          = "alias/${var.workload_name}-pending-flows"
+  target_key_id = aws_kms_key.table.key_id
+}
+
+resource "aws_dynamodb_table" "pending_flows" {
+  name                        = coalesce(var.pending_flow_table_name, "${var.workload_name}-pending-flows")
+  billing_mode                = "PAY_PER_REQUEST"
+  hash_key                    = "pk"
+  deletion_protection_enabled = var.deletion_protection
+
+  attribute {
+    name = "pk"
+    type = "S"
+  }
+
+  # TTL deletes lazily; the services compare expires_at with the clock as well.
+  ttl {
+    attribute_name = "expires_at"
+    enabled        = true
+  }
+
+  server_side_encryption {
+    enabled     = true
+    kms_key_arn = aws_kms_key.table.arn
+  }
+
+  point_in_time_recovery {
+    enabled = true
+  }
+
+  tags = var.tags
+}
+
+################################################################################
+# What each task role needs, on exact ARNs
+################################################################################
+
+data "aws_iam_policy_document" "agent" {
+  statement {
+    sid     = "WorkloadAccessTokenForUser"
+    actions = ["bedrock-agentcore:GetWorkloadAccessTokenForUserId"]
+    resources = [
+      local.workload_directory_arn,
+      aws_bedrockagentcore_workload_identity.this.workload_identity_arn,
+    ]
+  }
+
+  statement {
+    sid     = "UserOauth2Token"
+    actions = ["bedrock-agentcore:GetResourceOauth2Token"]
+    resources = concat(
+      [
+        local.workload_directory_arn,
+        aws_bedrockagentcore_workload_identity.this.workload_identity_arn,
+        local.token_vault_arn,
+      ],
+      values(local.provider_arns),
+    )
+  }
+
+  # GetResourceOauth2Token reads the provider's client secret with the caller's
+  # credentials when it refreshes a token.
+  statement {
+    sid       = "ProviderClientSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(local.provider_secret_arns)
+  }
+
+  statement {
+    sid = "PendingFlows"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+    ]
+    resources = [aws_dynamodb_table.pending_flows.arn]
+  }
+
+  statement {
+    sid = "PendingFlowsKey"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [aws_kms_key.table.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "TokenVaultKey"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:GenerateDataKeyWithoutPlaintext",
+    ]
+    resources = [aws_kms_key.token_vault.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["bedrock-agentcore-identity.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws-crypto-ec:aws:bedrock-agentcore-identity:token-vault-arn"
+      values   = [local.token_vault_arn]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "binder" {
+  # The service authorizes CompleteResourceTokenAuth against the directory, the workload
+  # identity, the token vault and the credential provider together.
+  statement {
+    sid     = "CompleteSessionBinding"
+    actions = ["bedrock-agentcore:CompleteResourceTokenAuth"]
+    resources = concat(
+      [
+        local.workload_directory_arn,
+        aws_bedrockagentcore_workload_identity.this.workload_identity_arn,
+        local.token_vault_arn,
+      ],
+      values(local.provider_arns),
+    )
+  }
+
+  # Completing the binding exchanges the authorization code, which needs the client secret.
+  statement {
+    sid       = "ProviderClientSecret"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(local.provider_secret_arns)
+  }
+
+  statement {
+    sid = "PendingFlows"
+    actions = [
+      "dynamodb:GetItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.pending_flows.arn]
+  }
+
+  statement {
+    sid = "PendingFlowsKey"
+    actions = [
+      "kms:Decrypt",
+      "kms:GenerateDataKey",
+    ]
+    resources = [aws_kms_key.table.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid = "TokenVaultKey"
+    actions = [
+      "kms:Encrypt",
+      "kms:Decrypt",
+      "kms:GenerateDataKeyWithoutPlaintext",
+    ]
+    resources = [aws_kms_key.token_vault.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["bedrock-agentcore-identity.${local.region}.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:EncryptionContext:aws-crypto-ec:aws:bedrock-agentcore-identity:token-vault-arn"
+      values   = [local.token_vault_arn]
+    }
+  }
+}
