@@ -20,6 +20,8 @@ class PathOnlyRequestHandler(WSGIRequestHandler):
 
 def start(app, host: str, port: int) -> tuple[BaseWSGIServer, threading.Thread]:
     server = make_server(host, port, app, threaded=True, request_handler=PathOnlyRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, name=f"http-{port}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.1}, name=f"http-{port}", daemon=True
+    )
     thread.start()
     return server, thread

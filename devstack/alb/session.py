@@ -38,7 +38,7 @@ class CookieBox:
 
     def seal(self, name: str, value: dict) -> str:
         nonce = os.urandom(12)
-        plaintext = json.dumps(value, separators=(",", ":")).encode("utf-8")
+        plaintext = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
         sealed = nonce + self._aead.encrypt(nonce, plaintext, name.encode("ascii"))
         return base64.urlsafe_b64encode(sealed).decode("ascii").rstrip("=")
 

@@ -323,6 +323,14 @@ def extapi_server(idp_server):
     api.server.shutdown()
 
 
+@pytest.fixture
+def extapi_short_ttl(idp_short_ttl_server):
+    """(external AS client, external API) whose access tokens live 2 seconds."""
+    api = ExternalApi(idp_short_ttl_server.config)
+    yield ExternalAsClient(idp_short_ttl_server), api
+    api.server.shutdown()
+
+
 # -- the ALB emulator in front of an echo upstream ---------------------------------------------
 
 
@@ -372,6 +380,20 @@ def alb_config_for(stack: dict, upstream: str, **auth_overrides) -> dict:
             "priority": 5,
             "path_patterns": ["/public/*"],
             "actions": [{"type": "forward", "target": upstream}],
+        },
+        {
+            "priority": 6,
+            "path_patterns": ["/api/allow/*"],
+            "actions": [
+                {
+                    "type": "authenticate-oidc",
+                    "authenticate_oidc": {
+                        **alb["authenticate_oidc"]["entra"],
+                        "on_unauthenticated_request": "allow",
+                    },
+                },
+                {"type": "forward", "target": upstream},
+            ],
         },
         {
             "priority": 7,
@@ -424,14 +446,13 @@ def alb_server(idp_server, alb_upstream):
     alb.stop()
 
 
-@pytest.fixture
-def alb_sign_in(alb_server, idp_server):
+def sign_in_through(alb: RunningAlb, idp: IdpProcess):
     """sign_in(browser, user, path="/api/whoami") -> the echo upstream's answer after sign-in."""
 
     def sign_in(browser: requests.Session, user: str, path: str = "/api/whoami", **request_kwargs):
-        response = browser.get(f"{alb_server.url}{path}", allow_redirects=False, **request_kwargs)
+        response = browser.get(f"{alb.url}{path}", allow_redirects=False, **request_kwargs)
         assert response.status_code == 302, response.text
-        assert response.headers["Location"].startswith(idp_server.entra_issuer)
+        assert response.headers["Location"].startswith(idp.entra_issuer)
         response = idp_follow(browser, response)
         assert response.status_code == 200 and "Sign in" in response.text, response.text
         response = idp_submit(
@@ -440,6 +461,32 @@ def alb_sign_in(alb_server, idp_server):
         return idp_follow(browser, response)
 
     return sign_in
+
+
+@pytest.fixture
+def alb_sign_in(alb_server, idp_server):
+    return sign_in_through(alb_server, idp_server)
+
+
+@pytest.fixture
+def alb_isolated_stack(idp_tmp, alb_upstream):
+    """start(change_config, **auth_overrides) -> (idp, alb, sign_in) of a stack of its own,
+    for tests that need users or settings the shared stack doesn't have."""
+    started = []
+
+    def start_stack(change_config=None, **auth_overrides):
+        config = _stack_config()
+        if change_config:
+            change_config(config)
+        idp = IdpProcess(config, idp_tmp)
+        started.append(idp)
+        alb = RunningAlb(alb_config_for(config, alb_upstream, **auth_overrides))
+        started.append(alb)
+        return idp, alb, sign_in_through(alb, idp)
+
+    yield start_stack
+    for item in reversed(started):
+        item.stop()
 
 
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
