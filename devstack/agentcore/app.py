@@ -17,8 +17,9 @@ credentials (the emulator listens on loopback only):
   POST /_emulator/vault/expire-access-tokens {"userId"?, "provider"?}
                                               mark stored access tokens expired, keep refresh tokens
   GET  /_emulator/vault                       what the vault holds, without token values
-  GET  /_emulator/stats                       counters: calls per operation and outcome, flows
-                                              started, code exchanges, refreshes
+  GET  /_emulator/stats                       counters: {"calls": {operation: {outcome: n}},
+                                              "flows_started", "code_exchanges", "refreshes",
+                                              "refresh_refused", "vault_hits"}
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import html
 import logging
 import re
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -112,7 +113,7 @@ def create_app(emulator: Emulator, *, admin: bool = True) -> Flask:
     app = Flask("devstack.agentcore")
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     routes = _routes()
-    calls: Counter[str] = Counter()
+    calls: dict[str, Counter[str]] = defaultdict(Counter)
 
     @app.post("/identities/<path:rest>")
     def api(rest: str) -> Response:
@@ -130,11 +131,11 @@ def create_app(emulator: Emulator, *, admin: bool = True) -> Flask:
             validate_input(service, operation, params)
             result = getattr(emulator, operation)(params, request.host_url)
         except AwsError as exc:
-            calls[f"{operation}:{exc.code}"] += 1
+            calls[operation][exc.code] += 1
             # Path, operation and outcome only: never a body, a token or a secret.
             log.info("%s %s -> %s", path, operation, exc.code)
             return _error(exc)
-        calls[f"{operation}:ok"] += 1
+        calls[operation]["ok"] += 1
         log.info("%s %s -> ok", path, operation)
         status = response_code(service, operation)
         if status == 204:
@@ -151,7 +152,7 @@ def create_app(emulator: Emulator, *, admin: bool = True) -> Flask:
             log.info("oauth2 callback -> 404")
             return _page(404, "Unknown callback.")
         result = emulator.oauth2_callback(callback_id, request.args.to_dict())
-        calls[f"OAuth2Callback:{result.status}"] += 1
+        calls["OAuth2Callback"][str(result.status)] += 1
         log.info("oauth2 callback -> %s", result.status)
         if result.location:
             response = Response(status=302, headers={"Location": result.location})
@@ -178,7 +179,7 @@ def create_app(emulator: Emulator, *, admin: bool = True) -> Flask:
     return app
 
 
-def _add_admin(app: Flask, emulator: Emulator, calls: Counter[str]) -> None:
+def _add_admin(app: Flask, emulator: Emulator, calls: dict[str, Counter[str]]) -> None:
     def bad(message: str) -> Response:
         response = jsonify({"message": message})
         response.status_code = 400
@@ -216,4 +217,4 @@ def _add_admin(app: Flask, emulator: Emulator, calls: Counter[str]) -> None:
 
     @app.get("/_emulator/stats")
     def stats() -> Response:
-        return jsonify({"calls": dict(calls), **dict(emulator.stats)})
+        return jsonify({"calls": {op: dict(c) for op, c in calls.items()}, **dict(emulator.stats)})

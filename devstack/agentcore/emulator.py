@@ -140,6 +140,7 @@ class VaultEntry:
     access_token: str = field(repr=False)
     refresh_token: str | None = field(repr=False)
     expires_at: float | None
+    resources: tuple[str, ...] = ()
 
 
 @dataclass
@@ -157,6 +158,7 @@ class Session:
     expires_at: float
     status: str = "IN_PROGRESS"  # IN_PROGRESS, CODE_RECEIVED, EXCHANGING, COMPLETED, FAILED
     code: str | None = field(default=None, repr=False)
+    resources: tuple[str, ...] = ()
 
 
 @dataclass
@@ -173,8 +175,12 @@ def _pkce_challenge(verifier: str) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
 
-def _append_query(url: str, params: dict[str, str]) -> str:
-    return url + ("&" if "?" in url else "?") + urlencode(params)
+def _append_query(url: str, params: dict[str, Any]) -> str:
+    return url + ("&" if "?" in url else "?") + urlencode(params, doseq=True)
+
+
+def _resource_param(resources: tuple[str, ...]) -> dict[str, list[str]]:
+    return {"resource": list(resources)} if resources else {}
 
 
 def _same(a: str | None, b: str | None) -> bool:
@@ -206,7 +212,11 @@ class Emulator:
         self.workload_token_ttl = workload_token_ttl
         self.session_ttl = session_ttl
         self.resolver = EndpointResolver(vendors)
-        self.stats: Counter[str] = Counter()
+        self.stats: Counter[str] = Counter(
+            dict.fromkeys(
+                ("flows_started", "code_exchanges", "refreshes", "refresh_refused", "vault_hits"), 0
+            )
+        )
         self._lock = threading.RLock()
         self._key_locks: dict[VaultKey, threading.Lock] = {}
         self._workloads: dict[str, WorkloadIdentity] = {}
@@ -648,7 +658,11 @@ class Emulator:
                     endpoints,
                     provider.client_id,
                     provider.client_secret,
-                    {"grant_type": "refresh_token", "refresh_token": entry.refresh_token},
+                    {
+                        "grant_type": "refresh_token",
+                        "refresh_token": entry.refresh_token,
+                        **_resource_param(entry.resources),
+                    },
                 )
             except TokenEndpointError as exc:
                 if exc.error is None:
@@ -659,13 +673,17 @@ class Emulator:
                     self._vault.pop(key, None)
                 self.stats["refresh_refused"] += 1
                 return None
-            renewed = self._vault_entry(payload, fallback_refresh=entry.refresh_token)
+            renewed = self._vault_entry(
+                payload, fallback_refresh=entry.refresh_token, resources=entry.resources
+            )
             with self._lock:
                 self._vault[key] = renewed
             self.stats["refreshes"] += 1
             return renewed.access_token
 
-    def _vault_entry(self, payload: dict[str, Any], fallback_refresh: str | None) -> VaultEntry:
+    def _vault_entry(
+        self, payload: dict[str, Any], fallback_refresh: str | None, resources: tuple[str, ...] = ()
+    ) -> VaultEntry:
         expires_in = payload.get("expires_in")
         expires_at = None
         if isinstance(expires_in, (int, float)) and not isinstance(expires_in, bool):
@@ -675,6 +693,7 @@ class Emulator:
             access_token=payload["access_token"],
             refresh_token=refresh if isinstance(refresh, str) else fallback_refresh,
             expires_at=expires_at,
+            resources=resources,
         )
 
     def _start_flow(self, record, provider, key, return_url, params) -> dict[str, Any]:
@@ -695,6 +714,11 @@ class Emulator:
         # not override" the standard ones.
         for name, value in (params.get("customParameters") or {}).items():
             query.setdefault(name, value)
+        # API_GET_TOKEN: `resources` name the target resources (RFC 8707 `resource` indicators),
+        # sent with the authorization request and the token requests. `audiences` has no
+        # documented mapping for the authorization code grant and is ignored here.
+        resources = tuple(params.get("resources") or ())
+        query.update(_resource_param(resources))
         session = Session(
             uri=SESSION_URI_PREFIX + secrets.token_urlsafe(32),
             key=key,
@@ -708,6 +732,7 @@ class Emulator:
             created_at=now,
             # SESSION_BINDING: the authorization URL and its session last 10 minutes.
             expires_at=now + self.session_ttl,
+            resources=resources,
         )
         with self._lock:
             # Forget sessions well past their expiry so memory stays bounded.
@@ -826,6 +851,7 @@ class Emulator:
                     "code": code,
                     "redirect_uri": provider.callback_url,
                     "code_verifier": session.code_verifier,
+                    **_resource_param(session.resources),
                 },
             )
         except (TokenEndpointError, AwsError) as exc:
@@ -834,7 +860,7 @@ class Emulator:
             if isinstance(exc, AwsError):
                 raise
             raise token_endpoint_failure(exc) from exc
-        entry = self._vault_entry(payload, fallback_refresh=None)
+        entry = self._vault_entry(payload, fallback_refresh=None, resources=session.resources)
         with self._lock:
             self._vault[session.key] = entry
             session.status = "COMPLETED"

@@ -207,7 +207,7 @@ class TokenEndpointError(Exception):
 
 
 def call_token_endpoint(
-    endpoints: Endpoints, client_id: str, client_secret: str, form: dict[str, str]
+    endpoints: Endpoints, client_id: str, client_secret: str, form: dict[str, Any]
 ) -> dict[str, Any]:
     """POST a grant to the token endpoint with the client's credentials; return its JSON."""
     data = dict(form)

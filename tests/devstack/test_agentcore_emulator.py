@@ -473,6 +473,24 @@ def test_authorization_url_targets_the_provider_with_pkce_and_the_callback(stack
     )
 
 
+def test_resources_and_custom_parameters_reach_the_authorization_request(stack):
+    """`resources` become RFC 8707 resource indicators; custom parameters never override.
+
+    Source: the resources and customParameters members of
+    https://docs.aws.amazon.com/bedrock-agentcore/latest/APIReference/API_GetResourceOauth2Token.html
+    """
+    stack.setup()
+    started = stack.get_token(
+        stack.workload_token(ALICE),
+        resources=["http://127.0.0.1:8703"],
+        customParameters={"prompt": "consent", "client_id": "someone-else"},
+    )
+    query = parse_qs(urlsplit(started["authorizationUrl"]).query)
+    assert query["resource"] == ["http://127.0.0.1:8703"]
+    assert query["prompt"] == ["consent"]
+    assert query["client_id"] == ["gh-client-id"]
+
+
 def test_user_federation_flow_delivers_the_token_only_after_binding(stack):
     """Consent, callback, redirect with session_id, CompleteResourceTokenAuth, then the token.
 
@@ -862,7 +880,7 @@ def test_admin_endpoints_report_without_token_values(stack):
         }
     ]
     stats = requests.get(f"{stack.url}/_emulator/stats", timeout=5).json()
-    assert stats["code_exchanges"] == 1 and stats["calls"]["CompleteResourceTokenAuth:ok"] == 1
+    assert stats["code_exchanges"] == 1 and stats["calls"]["CompleteResourceTokenAuth"] == {"ok": 1}
     assert access not in json.dumps(stats) + json.dumps(vault)
     bad = requests.post(f"{stack.url}/_emulator/clock/advance", json={"seconds": "x"}, timeout=5)
     assert bad.status_code == 400
