@@ -97,7 +97,9 @@ function page(res, status, title, body) {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
     'cache-control': 'no-store',
-    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    // No form-action: browsers apply it to the redirects after a submit, and ours end at
+    // another origin (the ALB's or AgentCore's callback).
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     'referrer-policy': 'no-referrer',
   });
   res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>`

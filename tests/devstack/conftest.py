@@ -382,6 +382,11 @@ def alb_config_for(stack: dict, upstream: str, **auth_overrides) -> dict:
             "actions": [{"type": "forward", "target": upstream}],
         },
         {
+            "priority": 4,
+            "path_patterns": ["/dead/*"],
+            "actions": [{"type": "forward", "target": f"http://127.0.0.1:{_free_port()}"}],
+        },
+        {
             "priority": 6,
             "path_patterns": ["/api/allow/*"],
             "actions": [

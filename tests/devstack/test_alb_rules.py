@@ -202,3 +202,9 @@ def test_entry_point_with_a_missing_setting_exits_2_naming_it(tmp_path):
 
     assert result.returncode == 2
     assert "alb.authenticate_oidc.entra.token_endpoint" in result.stderr
+
+
+def test_target_that_refuses_connections_gets_502(alb_server):
+    response = requests.get(f"{alb_server.url}/dead/x", timeout=10)
+
+    assert response.status_code == 502

@@ -99,3 +99,34 @@ def test_expired_token_gets_401_and_the_refresh_token_gets_a_working_one(extapi_
     assert refreshed.status_code == 200, refreshed.text
     assert set(refreshed.json()["scope"].split()) == {"repo", "read:user"}
     assert api.get("/user/repos", refreshed.json()["access_token"]).status_code == 200
+
+
+def test_entry_point_serves_the_api_and_stops_cleanly(idp_server, tmp_path):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.devstack.conftest import _free_port, _wait_for_port
+
+    config = json.loads(json.dumps(idp_server.config))
+    config["external_api"]["port"] = _free_port()
+    path = tmp_path / "stack.json"
+    path.write_text(json.dumps(config), encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devstack.external_api", "--config", str(path)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for_port(config["external_api"]["port"], process)
+        response = requests.get(
+            f"http://127.0.0.1:{config['external_api']['port']}/user", timeout=5
+        )
+        assert response.status_code == 401
+    finally:
+        process.terminate()
+        output, _ = process.communicate(timeout=10)
+    assert process.returncode == 0, output
