@@ -38,7 +38,7 @@ def moto_url() -> Iterator[str]:
     server.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def dynamodb(moto_url: str) -> Any:
     return fake_session().client("dynamodb", endpoint_url=moto_url)
 
@@ -146,7 +146,6 @@ def app(make_app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
 
 
 @pytest.fixture

@@ -80,9 +80,9 @@ def test_first_turn_returns_the_consent_link_out_of_band_and_records_the_flow(
     assert body["authorization"]["url"] == AUTH_URL_1
     assert isinstance(body["authorization"]["expires_at"], int)
     assert AUTH_URL_1 not in body["reply"] and "http" not in body["reply"]
-    session_item = dynamodb.get_item(
-        TableName=table, Key={"pk": {"S": f"session#{SESSION_1}"}}
-    )["Item"]
+    session_item = dynamodb.get_item(TableName=table, Key={"pk": {"S": f"session#{SESSION_1}"}})[
+        "Item"
+    ]
     assert session_item["user_id"]["S"] == ALICE
     assert session_item["status"]["S"] == "pending"
     assert pending_pointer(dynamodb, table)["session_uri"]["S"] == SESSION_1
@@ -103,9 +103,7 @@ def test_user_id_sent_to_agentcore_is_the_shared_derivation_of_the_header(
     token = signer.token("Zoë-sub-ünïcode")
     from identity_core.alb import AlbHeaderVerifier  # noqa: F401
 
-    expected = derive_user_id(
-        app.extensions["identity_core"].verifier.verify(token), "entra+"
-    )
+    expected = derive_user_id(app.extensions["identity_core"].verifier.verify(token), "entra+")
     assert expected == "entra+Zoë-sub-ünïcode"
     expect_workload_token(stub, user_id=expected)
     expect_resource(stub, {"accessToken": EXTERNAL_TOKEN})
@@ -161,9 +159,7 @@ def test_polls_carry_return_url_and_first_session_and_never_force(
     assert pending_pointer(dynamodb, table) is None
 
 
-def test_failed_session_is_forgotten_and_a_new_flow_starts(
-    client, signer, stub, dynamodb, table
-):
+def test_failed_session_is_forgotten_and_a_new_flow_starts(client, signer, stub, dynamodb, table):
     expect_workload_token(stub)
     expect_new_flow(stub)
     expect_resource(stub, {"sessionStatus": "FAILED"}, sessionUri=SESSION_1)
@@ -195,9 +191,7 @@ def test_expired_pending_flow_is_not_polled(client, signer, stub, dynamodb, tabl
     assert response.get_json()["authorization"]["url"] == AUTH_URL_2
 
 
-def test_reconnect_forces_authentication_on_the_first_call_only(
-    client, signer, stub, aws_calls
-):
+def test_reconnect_forces_authentication_on_the_first_call_only(client, signer, stub, aws_calls):
     expect_workload_token(stub)
     expect_new_flow(stub, forceAuthentication=True)
     expect_resource(stub, {"accessToken": EXTERNAL_TOKEN}, sessionUri=SESSION_1)
@@ -239,9 +233,7 @@ def test_external_401_with_a_fresh_token_is_retried_once_with_it(client, signer,
 
 
 @pytest.mark.parametrize("code", ["UnauthorizedException", "AccessDeniedException"])
-def test_rejected_workload_token_is_dropped_and_the_call_retried_once(
-    client, signer, stub, code
-):
+def test_rejected_workload_token_is_dropped_and_the_call_retried_once(client, signer, stub, code):
     expect_workload_token(stub, "wat-1")
     expect_resource(stub, {"accessToken": EXTERNAL_TOKEN})
     # Next turn: the cached token has expired at AgentCore.
@@ -293,7 +285,10 @@ def test_agentcore_throttling_answers_503_without_echoing_aws_text(client, signe
 
 def test_microsoft_provider_always_asks_for_offline_access(make_app, signer, stub):
     app = make_app(
-        env={"CREDENTIAL_PROVIDER_VENDOR": "MicrosoftOauth2", "CREDENTIAL_PROVIDER_SCOPES": "User.Read"}
+        env={
+            "CREDENTIAL_PROVIDER_VENDOR": "MicrosoftOauth2",
+            "CREDENTIAL_PROVIDER_SCOPES": "User.Read",
+        }
     )
     expect_workload_token(stub)
     stub.add_response(

@@ -84,7 +84,7 @@ def _parse(payload: Any) -> tuple[str, list[dict[str, str]]]:
             or len(turn["text"]) > MAX_MESSAGE_CHARS
         ):
             raise BadChatRequest(
-                "each history turn must be {\"role\": \"user\"|\"assistant\", \"text\": "
+                'each history turn must be {"role": "user"|"assistant", "text": '
                 f"a non-empty string of at most {MAX_MESSAGE_CHARS} characters}}."
             )
         turns.append({"role": turn["role"], "text": turn["text"]})

@@ -37,9 +37,7 @@ class GitHubClient:
         return {k: user.get(k) for k in ("login", "name", "html_url", "public_repos")}
 
     def repositories(self, token: AccessToken) -> dict[str, Any]:
-        repos = self._get(
-            "/user/repos", token, params={"per_page": MAX_REPOS, "sort": "updated"}
-        )
+        repos = self._get("/user/repos", token, params={"per_page": MAX_REPOS, "sort": "updated"})
         if not isinstance(repos, list):
             raise ExternalApiError("unexpected repositories answer")
         return {

@@ -59,7 +59,7 @@ class LocalRules:
         if tool is None:
             return TurnResult(
                 "I can show your GitHub profile or list your repositories, "
-                "or reconnect your GitHub account. Try \"list my repos\"."
+                'or reconnect your GitHub account. Try "list my repos".'
             )
         outcome = tools.run(tool, user_id)
         if outcome.authorization:
