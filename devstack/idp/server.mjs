@@ -147,8 +147,10 @@ class ClientRegistry {
 
   async publish(clientId) {
     const metadata = this.metadata.get(clientId);
-    // A client without any redirect URI could never finish a flow; it appears once it has one.
-    if (!metadata.redirect_uris?.length) return;
+    // A client that signs users in but has no redirect URI yet could never finish a flow; it
+    // appears once it has one. A client without response types (the resource server) needs none.
+    const signsUsersIn = metadata.response_types === undefined || metadata.response_types.length > 0;
+    if (signsUsersIn && !metadata.redirect_uris?.length) return;
     await this.provider.Client.validate(metadata);
     await this.provider.Client.adapter.upsert(clientId, metadata);
   }
@@ -172,7 +174,7 @@ class ClientRegistry {
   }
 }
 
-function baseConfiguration({ name, cookiePrefix, scopes, claims, findAccount, ttl, extra }) {
+function baseConfiguration({ mountPath, cookiePrefix, scopes, claims, findAccount, ttl, extra }) {
   return {
     // Cookies ignore ports, so the two providers and the ALB emulator on 127.0.0.1 would
     // overwrite each other's cookies under the library's default names.
@@ -196,7 +198,7 @@ function baseConfiguration({ name, cookiePrefix, scopes, claims, findAccount, tt
       ...extra.features,
     },
     interactions: {
-      url: (ctx, interaction) => `${name.mountPath}/interaction/${interaction.uid}`,
+      url: (ctx, interaction) => `${mountPath}/interaction/${interaction.uid}`,
     },
     renderError: (ctx, out) => {
       ctx.type = 'html';
@@ -213,10 +215,9 @@ function entraProvider(config) {
   const mountPath = `/${idp.tenant_id}/v2.0`;
   const issuer = `http://${host}:${idp.port}${mountPath}`;
   const bySub = new Map(Object.values(users).map((u) => [u.entra.sub, u]));
-  const usernameOf = new Map(Object.entries(users).map(([n, u]) => [u, n]));
 
   const configuration = baseConfiguration({
-    name: { mountPath },
+    mountPath,
     cookiePrefix: idp.cookie_prefix || 'entra',
     scopes: ['openid', 'profile', 'email', 'offline_access'],
     // Entra v2 puts oid and tid in its tokens; our userinfo carries them too so that the ALB
@@ -269,7 +270,6 @@ function entraProvider(config) {
     clients: new ClientRegistry(provider, idp.clients),
     usersByName: users,
     accountIdFor: (user) => user.entra.sub,
-    usernameOf,
     // The ALB's client plays an enterprise application an administrator has consented to:
     // Entra shows users no consent screen for it, so neither do we.
     autoConsent: true,
@@ -284,7 +284,7 @@ function externalProvider(config) {
   const scopes = as.scopes;
 
   const configuration = baseConfiguration({
-    name: { mountPath: '' },
+    mountPath: '',
     cookiePrefix: as.cookie_prefix || 'extas',
     scopes: ['openid', 'offline_access', ...scopes],
     claims: { openid: ['sub'] },
@@ -350,19 +350,6 @@ function externalProvider(config) {
     redirect_uris: [],
   }] : as.clients;
   const registry = new ClientRegistry(provider, clients);
-  // The resource server client has no redirect URIs by design; publish it directly.
-  if (as.resource_server) {
-    const publish = registry.publish.bind(registry);
-    registry.publish = async (clientId) => {
-      if (clientId === as.resource_server.client_id) {
-        const metadata = registry.metadata.get(clientId);
-        await provider.Client.validate(metadata);
-        await provider.Client.adapter.upsert(clientId, metadata);
-        return;
-      }
-      await publish(clientId);
-    };
-  }
   return {
     label: 'external', provider, mountPath: '', issuer, host, port: as.port,
     clients: registry,
