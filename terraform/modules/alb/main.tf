@@ -14,7 +14,7 @@ locals {
 
   # An ACM certificate is requested and validated in the Route 53 zone unless one is given.
   create_certificate = var.certificate_arn == null
-  certificate_arn    = coalesce(var.certificate_arn, one(aws_acm_certificate_validation.this[*].certificate_arn))
+  certificate_arn    = var.certificate_arn != null ? var.certificate_arn : one(aws_acm_certificate_validation.this[*].certificate_arn)
 }
 
 ################################################################################
@@ -445,16 +445,14 @@ resource "aws_acm_certificate" "this" {
   }
 }
 
+# Keyed by the domain name, which is known at plan time even though the record values are not.
 resource "aws_route53_record" "certificate_validation" {
-  for_each = {
-    for option in flatten(aws_acm_certificate.this[*].domain_validation_options) :
-    option.domain_name => option
-  }
+  for_each = local.create_certificate ? toset([var.domain_name]) : toset([])
 
   zone_id         = var.route53_zone_id
-  name            = each.value.resource_record_name
-  type            = each.value.resource_record_type
-  records         = [each.value.resource_record_value]
+  name            = one([for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_name if o.domain_name == each.key])
+  type            = one([for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_type if o.domain_name == each.key])
+  records         = [for o in aws_acm_certificate.this[0].domain_validation_options : o.resource_record_value if o.domain_name == each.key]
   ttl             = 60
   allow_overwrite = true
 }
