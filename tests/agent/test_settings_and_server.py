@@ -154,9 +154,10 @@ def test_gunicorn_starts_from_the_folder_with_environment_settings_only(keys, ta
         deadline = time.monotonic() + 20
         while True:
             try:
-                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                # The worker may still be importing the app: wait for it, within the deadline.
+                health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 assert process.poll() is None, "gunicorn exited"
                 assert time.monotonic() < deadline, "gunicorn did not start"
                 time.sleep(0.2)
