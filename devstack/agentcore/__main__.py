@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("devstack.agentcore").info(
         "AgentCore Identity emulator listening on http://%s:%s", args.host, server.server_port
     )
-    server.serve_forever()
+    server.serve_forever(poll_interval=0.1)
     server.server_close()
     return 0
 

@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 from .emulator import Emulator
 from .model import (
@@ -171,6 +172,14 @@ def create_app(emulator: Emulator, *, admin: bool = True) -> Flask:
     @app.errorhandler(405)
     def wrong_method(_exc) -> Response:
         return _error(AwsError("UnknownOperationException", "Unknown operation", 404))
+
+    @app.errorhandler(Exception)
+    def internal(exc: Exception) -> Response:
+        if isinstance(exc, HTTPException):
+            return _error(AwsError("ValidationException", "Bad request", exc.code or 400))
+        # The exception's type only: its text could quote request data.
+        log.error("internal error: %s", type(exc).__name__)
+        return _error(AwsError("InternalServerException", "Internal server error", 500))
 
     @app.errorhandler(413)
     def too_large(_exc) -> Response:

@@ -38,6 +38,7 @@ from .vendors import (
     EndpointResolver,
     TokenEndpointError,
     call_token_endpoint,
+    provider_unreachable,
     token_endpoint_failure,
 )
 
@@ -667,7 +668,7 @@ class Emulator:
             except TokenEndpointError as exc:
                 if exc.error is None:
                     # Unreachable or garbled answer: keep the tokens, the caller may retry.
-                    raise token_endpoint_failure(exc) from exc
+                    raise provider_unreachable() from exc
                 # The server refused the refresh token (revoked, expired): consent is needed.
                 with self._lock:
                     self._vault.pop(key, None)
@@ -854,12 +855,23 @@ class Emulator:
                     **_resource_param(session.resources),
                 },
             )
-        except (TokenEndpointError, AwsError) as exc:
+        except TokenEndpointError as exc:
             with self._lock:
-                session.status = "FAILED"
-            if isinstance(exc, AwsError):
-                raise
+                if exc.error is None:
+                    # Provider unreachable or its answer garbled: the code may still be good,
+                    # so the session waits for a retry of this call (a 500, which botocore's
+                    # retry modes retry).
+                    session.code, session.status = code, "CODE_RECEIVED"
+                else:
+                    session.status = "FAILED"
+            if exc.error is None:
+                raise provider_unreachable() from exc
             raise token_endpoint_failure(exc) from exc
+        except AwsError:
+            # The discovery document could not be read: nothing was spent, retry is possible.
+            with self._lock:
+                session.code, session.status = code, "CODE_RECEIVED"
+            raise
         entry = self._vault_entry(payload, fallback_refresh=None, resources=session.resources)
         with self._lock:
             self._vault[session.key] = entry

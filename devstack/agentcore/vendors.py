@@ -247,3 +247,7 @@ def token_endpoint_failure(exc: TokenEndpointError) -> AwsError:
     # AWS does not pass the provider's answer through (aws/bedrock-agentcore-sdk-python#81,
     # "We don't propagate errors from the resource credential provider"): a generic message.
     return validation_error("Error retrieving the OAuth2 token from the credential provider")
+
+
+def provider_unreachable() -> AwsError:
+    return AwsError("InternalServerException", "Unable to reach the credential provider", 500)

@@ -148,6 +148,9 @@ class Served:
         self.thread.start()
 
     def stop(self) -> None:
+        if self.thread is None:
+            return
+        self.thread_to_join, self.thread = self.thread, None
         self.server.shutdown()
         self.server.server_close()
-        self.thread.join(timeout=5)
+        self.thread_to_join.join(timeout=5)

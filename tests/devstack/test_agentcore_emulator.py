@@ -6,6 +6,7 @@ small fake of our own (agentcore_fake_oauth.py) so these tests depend on nothing
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
@@ -45,6 +46,16 @@ SECRET_ARN = re.compile(
 )
 
 
+@functools.cache
+def _boto_session() -> boto3.Session:
+    """One session for the module: its loader caches the service models between tests."""
+    return boto3.Session(
+        aws_access_key_id="AKIAEMULATORTEST0001",
+        aws_secret_access_key="not-a-real-secret-key",
+        region_name="us-east-1",
+    )
+
+
 class Stack:
     """Emulator + fake authorization server + boto3 clients for both planes."""
 
@@ -71,11 +82,7 @@ class Stack:
         self.server, self.thread = serve_in_thread(create_app(self.emulator))
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.emulator.public_url = self.url
-        session = boto3.Session(
-            aws_access_key_id="AKIAEMULATORTEST0001",
-            aws_secret_access_key="not-a-real-secret-key",
-            region_name="us-east-1",
-        )
+        session = _boto_session()
         config = Config(retries={"mode": "standard", "max_attempts": 1})
         self.data = session.client("bedrock-agentcore", endpoint_url=self.url, config=config)
         self.control = session.client(
@@ -570,6 +577,25 @@ def test_binding_before_consent_or_twice_is_refused(stack):
         stack.complete(started["sessionUri"], ALICE)
     assert error_of(excinfo)[0] == "AccessDeniedException"
     assert stack.oauth.grants["authorization_code"] == 1
+
+
+def test_unreachable_provider_at_binding_is_a_retryable_server_error(stack):
+    """A token endpoint that cannot be reached spends nothing: 500, and the session waits.
+
+    The error code is the emulator's choice (InternalServerException, which botocore retries);
+    the binding itself follows
+    https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/oauth2-authorization-url-session-binding.html
+    """
+    stack.setup()
+    token = stack.workload_token(ALICE)
+    started = stack.get_token(token)
+    session_uri = stack.consent_and_bind(started["authorizationUrl"])
+    stack.oauth_served.stop()
+    for _ in range(2):
+        with pytest.raises(ClientError) as excinfo:
+            stack.complete(session_uri, ALICE)
+        assert error_of(excinfo)[0::2] == ("InternalServerException", 500)
+    assert stack.get_token(token, sessionUri=session_uri)["sessionStatus"] == "IN_PROGRESS"
 
 
 def test_callback_cannot_be_replayed(stack):
