@@ -30,7 +30,7 @@ import logging
 import secrets
 import time
 from collections.abc import Iterator
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import requests
 from werkzeug.wrappers import Request, Response
@@ -73,6 +73,15 @@ HOP_BY_HOP = {
 def trace_id() -> str:
     """`Root=1-<epoch seconds, 8 hex>-<96 random bits, 24 hex>`, the ALB's format."""
     return f"Root=1-{int(time.time()):08x}-{secrets.token_hex(12)}"
+
+
+def _raw_target(request: Request) -> str:
+    """The request target as the client sent it: percent-encoding kept, so %2F stays %2F."""
+    raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")
+    if raw and raw.startswith("/"):
+        return raw
+    query = request.query_string.decode("latin-1")
+    return quote(request.path) + (f"?{query}" if query else "")
 
 
 def _text(status: int, body: str, headers: list[tuple[str, str]] | None = None) -> Response:
@@ -137,7 +146,7 @@ class AlbEmulator:
         auth = rule.authenticate
         state = secrets.token_urlsafe(32)
         nonce = secrets.token_urlsafe(32)
-        return_to = request.full_path if request.query_string else request.path
+        return_to = _raw_target(request)
         pending = {
             "state": state,
             "nonce": nonce,
@@ -353,7 +362,7 @@ class AlbEmulator:
         connection = connection_class(
             target.hostname, target.port, timeout=UPSTREAM_TIMEOUT_SECONDS
         )
-        path = f"{target.path}{request.full_path if request.query_string else request.path}"
+        path = f"{target.path}{_raw_target(request)}"
         chunked = (
             request.content_length is None
             and request.headers.get("Transfer-Encoding", "").lower() == "chunked"

@@ -356,6 +356,7 @@ def _echo_app(environ, start_response):
         "method": request.method,
         "path": request.path,
         "query": request.query_string.decode("latin-1"),
+        "raw_uri": environ.get("RAW_URI"),
         "headers": headers,
         "body_sha256": hashlib.sha256(body).hexdigest(),
         "body_length": len(body),

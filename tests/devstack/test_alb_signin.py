@@ -276,3 +276,21 @@ def test_key_endpoint_serves_only_the_current_kid(alb_server):
         ).status_code
         == 404
     )
+
+
+def test_path_and_query_reach_the_upstream_as_the_client_encoded_them(alb_server, alb_sign_in):
+    browser = requests.Session()
+    alb_sign_in(browser, "alice")
+
+    echo = browser.get(f"{alb_server.url}/api/a%2Fb/M%C3%BCller?q=%C3%A9+x&k=1", timeout=10).json()
+
+    assert echo["raw_uri"] == "/api/a%2Fb/M%C3%BCller?q=%C3%A9+x&k=1"
+
+
+def test_sign_in_returns_the_browser_to_the_page_it_asked_for(alb_server, alb_sign_in):
+    browser = requests.Session()
+
+    echo = alb_sign_in(browser, "alice", path="/api/chat?thread=7&x=%C3%A9").json()
+
+    assert echo["path"] == "/api/chat"
+    assert echo["query"] == "thread=7&x=%C3%A9"
