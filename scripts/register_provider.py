@@ -79,12 +79,15 @@ GRAPH_BACKOFF_FACTOR = 0.5
 # Where each setting is found in `terraform output -json`, first match wins. The root module's
 # outputs.tf is the contract; the alternatives keep the script usable with a renamed output.
 TERRAFORM_OUTPUTS: dict[str, tuple[str, ...]] = {
+    # The root module has no region output; the region is read from an ARN output instead.
     "region": ("aws_region", "region"),
+    "region_from_arn": ("workload_identity_arn", "alb_arn"),
     "workload_name": ("workload_identity_name",),
     "session_binding_url": ("session_binding_url",),
     "application_url": ("application_url", "app_url"),
     "entra_redirect_uri": ("entra_redirect_uri",),
-    # A map of the credential providers, keyed as in the root module's variable.
+    # The credential providers: a list of names (the root module's credential_provider_names),
+    # or a map keyed as the root module's variable whose entries are names or objects.
     "credential_providers": ("credential_providers", "credential_provider_names"),
 }
 FLAG_FOR = {
@@ -319,8 +322,10 @@ def pick_provider(outputs: Mapping[str, Any], wanted: str | None) -> dict[str, A
     providers = from_outputs(outputs, "credential_providers")
     if not providers:
         return {}
+    if isinstance(providers, list):
+        providers = {name: name for name in providers}
     if not isinstance(providers, Mapping):
-        raise UsageError("terraform output credential_providers is not a map")
+        raise UsageError("terraform output credential_provider_names is neither list nor map")
     if wanted is None:
         if len(providers) != 1:
             keys = ", ".join(sorted(providers))
@@ -342,6 +347,11 @@ def pick_provider(outputs: Mapping[str, Any], wanted: str | None) -> dict[str, A
         wanted = by_name[wanted]
     entry = providers[wanted]
     return dict(entry) if isinstance(entry, Mapping) else {"name": entry}
+
+
+def region_of(arn: Any) -> str | None:
+    parts = arn.split(":") if isinstance(arn, str) else []
+    return parts[3] if len(parts) > 5 and parts[0] == "arn" and parts[3] else None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -428,16 +438,19 @@ def resolve_settings(args: argparse.Namespace) -> Settings:
         if not value:
             names = TERRAFORM_OUTPUTS.get(key) or ()
             hint = f" or terraform output {' / '.join(names)}" if names else ""
+            if key == "region":
+                hint = " (or AWS_REGION, or terraform output workload_identity_arn)"
             if key in ("provider_name", "vendor", "client_id"):
-                hint = " or an entry of terraform output credential_providers"
+                hint = " or terraform output credential_provider_names"
             raise UsageError(f"missing setting: {FLAG_FOR[key]}{hint}")
         return str(value)
 
     region = (
         args.region
         or from_outputs(outputs, "region")
+        or region_of(from_outputs(outputs, "region_from_arn"))
         or os.environ.get("AWS_REGION")
-        or (os.environ.get("AWS_DEFAULT_REGION"))
+        or os.environ.get("AWS_DEFAULT_REGION")
     )
     region = need("region", region, None)
     workload = need("workload_name", args.workload_name, from_outputs(outputs, "workload_name"))

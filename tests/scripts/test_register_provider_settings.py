@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
@@ -136,8 +138,14 @@ def test_verify_refuses_dry_run(capsys):
 
 # Terraform outputs ---------------------------------------------------------------------------
 
+# Shaped as the root module's outputs.tf writes them (see the drift test at the end).
 TF_OUTPUTS = {
-    "aws_region": {"value": REGION, "type": "string", "sensitive": False},
+    "workload_identity_arn": {
+        "value": f"arn:aws:bedrock-agentcore:{REGION}:111122223333:workload-identity-directory/"
+        f"default/workload-identity/{WORKLOAD}",
+        "type": "string",
+        "sensitive": False,
+    },
     "workload_identity_name": {"value": WORKLOAD, "type": "string", "sensitive": False},
     "session_binding_url": {"value": BINDING_URL, "type": "string", "sensitive": False},
     "application_url": {
@@ -150,18 +158,12 @@ TF_OUTPUTS = {
         "type": "string",
         "sensitive": False,
     },
-    "credential_providers": {
-        "value": {
-            "github": {"name": PROVIDER, "vendor": "GithubOauth2", "client_id": CLIENT_ID},
-            "microsoft": {
-                "name": "microsoft-graph",
-                "vendor": "MicrosoftOauth2",
-                "client_id": "00000000-1111-2222-3333-444444444444",
-            },
-        },
-        "type": ["map", ["object", {}]],
+    "credential_provider_names": {
+        "value": [PROVIDER, "microsoft"],
+        "type": ["list", "string"],
         "sensitive": False,
     },
+    "credential_provider_callback_urls": {"value": None, "type": "dynamic", "sensitive": False},
     "oidc_client_secret": {"value": "must-never-be-read", "type": "string", "sensitive": True},
 }
 
@@ -183,11 +185,9 @@ def test_settings_are_read_from_terraform_outputs(tmp_path):
         WORKLOAD,
         BINDING_URL,
     )
-    assert (settings.provider_name, settings.vendor, settings.client_id) == (
-        PROVIDER,
-        "GithubOauth2",
-        CLIENT_ID,
-    )
+    # The root module does not output vendor or client id: an existing provider is compared
+    # on what is given, and both come from flags when the script must create one.
+    assert (settings.provider_name, settings.vendor, settings.client_id) == (PROVIDER, None, None)
     assert settings.application_url == "https://agents.example.com"
     assert settings.entra_redirect_uri == "https://agents.example.com/oauth2/idpresponse"
 
@@ -235,3 +235,42 @@ def test_terraform_dir_without_terraform_on_path_says_so(tmp_path, monkeypatch, 
     monkeypatch.setenv("PATH", str(tmp_path))
     assert rp.main(["--terraform-dir", str(tmp_path)], env={}) == 2
     assert "terraform is not on PATH" in capsys.readouterr().err
+
+
+def test_provider_map_entries_with_vendor_and_client_id_are_used(tmp_path):
+    outputs = {
+        **TF_OUTPUTS,
+        "credential_providers": {
+            "value": {
+                "github": {"name": PROVIDER, "vendor": "GithubOauth2", "client_id": CLIENT_ID}
+            },
+            "type": "map",
+            "sensitive": False,
+        },
+    }
+    args = rp.build_parser().parse_args(["--from-json", write_outputs(tmp_path, outputs)])
+    settings = rp.resolve_settings(args)
+    assert (settings.provider_name, settings.vendor, settings.client_id) == (
+        PROVIDER,
+        "GithubOauth2",
+        CLIENT_ID,
+    )
+
+
+def test_every_output_the_script_reads_first_exists_in_the_root_module():
+    """The script's first choice for each setting is an output the root module really has."""
+    outputs_tf = (Path(__file__).resolve().parents[2] / "terraform" / "outputs.tf").read_text(
+        encoding="utf-8"
+    )
+    declared = set(re.findall(r'^output "([^"]+)"', outputs_tf, re.M))
+    wanted = {
+        "workload_name": "workload_identity_name",
+        "session_binding_url": "session_binding_url",
+        "application_url": "application_url",
+        "entra_redirect_uri": "entra_redirect_uri",
+        "region_from_arn": "workload_identity_arn",
+        "credential_providers": "credential_provider_names",
+    }
+    for key, name in wanted.items():
+        assert name in rp.TERRAFORM_OUTPUTS[key]
+        assert name in declared, f"terraform/outputs.tf has no output {name!r}"
