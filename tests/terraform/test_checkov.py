@@ -1,0 +1,129 @@
+"""Check 4: checkov, offline, with the project's own checks from checkov/checks.
+
+checkov pins an older boto3 than the project, so it lives in its own virtualenv:
+    python3 -m venv .venv-checkov && .venv-checkov/bin/pip install -r requirements-checkov.txt
+Its settings, and every check skipped for the whole tree with its reason, are in
+checkov/config.yaml.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+import yaml
+
+from .conftest import FIXTURES, REPO_ROOT, report_count
+
+CHECKOV = REPO_ROOT / ".venv-checkov" / "bin" / "checkov"
+CONFIG = REPO_ROOT / "checkov" / "config.yaml"
+CUSTOM = ["CKV_AECS_1", "CKV_AECS_2", "CKV_AECS_3", "CKV_AECS_4", "CKV_AECS_5"]
+
+
+def run_checkov(*args: str) -> dict:
+    if not CHECKOV.exists():
+        pytest.fail(
+            f"{CHECKOV} is missing: python3 -m venv .venv-checkov && "
+            ".venv-checkov/bin/pip install -r requirements-checkov.txt"
+        )
+    result = subprocess.run(
+        [str(CHECKOV), "--config-file", str(CONFIG), "--output", "json", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    # Exit code 1 means failed checks, which the callers inspect; anything else is a crash.
+    assert result.returncode in (0, 1), f"checkov exited {result.returncode}:\n{result.stderr}"
+    reports = json.loads(result.stdout)
+    reports = reports if isinstance(reports, list) else [reports]
+    assert [r.get("check_type") for r in reports] == ["terraform"], result.stdout[:500]
+    return reports[0]
+
+
+def failed(report: dict) -> list[tuple[str, str]]:
+    return sorted((f["check_id"], f["resource"]) for f in report["results"]["failed_checks"])
+
+
+@pytest.fixture(scope="module")
+def project_report() -> dict:
+    return run_checkov()
+
+
+def test_checkov_finds_nothing_in_the_project(request, project_report):
+    summary = project_report["summary"]
+
+    report_count(
+        request,
+        f"checkov {summary['checkov_version']}: {summary['resource_count']} resources, "
+        f"{summary['passed']} passed, {summary['failed']} failed, {summary['skipped']} skipped "
+        f"inline, {len(skipped_in_config())} skipped by config, "
+        f"{summary['parsing_errors']} parse errors",
+    )
+    assert summary["parsing_errors"] == 0, project_report["results"].get("parsing_errors")
+    assert failed(project_report) == []
+    assert summary["resource_count"] > 0
+
+
+def test_project_checks_include_our_own(project_report):
+    ran = {r["check_id"] for r in project_report["results"]["passed_checks"]}
+
+    # The listener rule, ECS service and policy document checks apply to every stack.
+    assert {"CKV_AECS_1", "CKV_AECS_3", "CKV_AECS_4"} <= ran
+
+
+def test_inline_skips_carry_a_reason(project_report):
+    for skipped in project_report["results"]["skipped_checks"]:
+        reason = (skipped.get("check_result") or {}).get("suppress_comment") or ""
+        assert len(reason.strip()) >= 10 and reason != "No comment provided", (
+            f"{skipped['check_id']} on {skipped['resource']} is skipped without a reason"
+        )
+
+
+def skipped_in_config() -> list[str]:
+    return yaml.safe_load(CONFIG.read_text(encoding="utf-8")).get("skip-check", [])
+
+
+def test_every_check_skipped_by_config_has_its_reason_on_the_same_line():
+    lines = CONFIG.read_text(encoding="utf-8").splitlines()
+    skips = skipped_in_config()
+    assert skips, "skip-check is empty: then drop this test's expectation"
+
+    for check_id in skips:
+        line = next(line for line in lines if re.match(rf"\s*-\s*{check_id}\b", line))
+        reason = line.partition("#")[2].strip()
+        assert len(reason) >= 30, f"{check_id}: no reason on its line in {CONFIG.name}"
+
+
+def test_custom_checks_catch_each_planted_defect():
+    report = run_checkov(
+        "--directory", str(FIXTURES / "checkov_insecure"), "--check", ",".join(CUSTOM)
+    )
+
+    assert failed(report) == [
+        ("CKV_AECS_1", "aws_lb_listener_rule.forward_before_sign_in"),
+        ("CKV_AECS_1", "aws_lb_listener_rule.forward_without_sign_in"),
+        ("CKV_AECS_2", "aws_lb_listener_rule.api_redirects_to_sign_in"),
+        ("CKV_AECS_3", "aws_ecs_service.public"),
+        ("CKV_AECS_4", "aws_iam_policy_document.agentcore_wildcard"),
+        ("CKV_AECS_5", "aws_iam_role_policy.star_action"),
+    ]
+    assert report["summary"]["parsing_errors"] == 0
+
+
+def test_custom_checks_pass_the_secure_fixture():
+    report = run_checkov("--directory", str(FIXTURES / "stack_secure"), "--check", ",".join(CUSTOM))
+
+    assert failed(report) == []
+    assert report["summary"]["passed"] > 0
+
+
+def test_a_file_that_does_not_parse_is_reported(tmp_path):
+    (tmp_path / "main.tf").write_text('resource "aws_lb" "x" {\n  name =\n', encoding="utf-8")
+
+    report = run_checkov("--directory", str(tmp_path))
+
+    assert report["summary"]["parsing_errors"] == 1
