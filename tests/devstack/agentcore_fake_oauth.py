@@ -114,6 +114,8 @@ class FakeAuthorizationServer:
                 if user is None:
                     self.refused["invalid_grant"] += 1
                     return _json({"error": "invalid_grant"}, 400)
+            elif grant == "client_credentials":
+                user = f"client:{self.client_id}"
             else:
                 return _json({"error": "unsupported_grant_type"}, 400)
             self.grants[grant] += 1

@@ -791,6 +791,23 @@ def test_workload_access_token_expires_after_its_configured_lifetime():
         short.stop()
 
 
+def test_m2m_flow_uses_client_credentials_and_caches_the_token(stack):
+    """M2M needs no user: the client credentials grant, cached until it expires.
+
+    Source: https://docs.aws.amazon.com/bedrock-agentcore/latest/devguide/identity-authentication.html
+    """
+    stack.setup()
+    token = stack.data.get_workload_access_token(workloadName=WORKLOAD)["workloadAccessToken"]
+    first = stack.get_token(token, oauth2Flow="M2M", resourceOauth2ReturnUrl=None)["accessToken"]
+    assert stack.oauth.issued[first] == "client:gh-client-id"
+    again = stack.get_token(token, oauth2Flow="M2M", resourceOauth2ReturnUrl=None)["accessToken"]
+    assert again == first and stack.oauth.grants["client_credentials"] == 1
+    # A token minted without a user cannot start a user's flow.
+    with pytest.raises(ClientError) as excinfo:
+        stack.get_token(token)
+    assert error_of(excinfo)[0] == "ValidationException"
+
+
 def test_workload_token_for_unknown_workload_is_not_found(stack):
     with pytest.raises(ClientError) as excinfo:
         stack.workload_token(ALICE, workload="no-such-agent")
