@@ -99,7 +99,6 @@ class AlbEmulator:
         self.config = config
         self.key = key or SigningKey()
         self.box = CookieBox()
-        self.http = requests.Session()
 
     # -- WSGI entry --------------------------------------------------------------------------
 
@@ -126,6 +125,9 @@ class AlbEmulator:
         if rule.authenticate is not None:
             auth = rule.authenticate
             identity = read_session(self.box, request.cookies, auth.session_cookie_name)
+            # A session made for another IdP client (another rule's action) does not count here.
+            if identity is not None and identity.get("client") != [auth.issuer, auth.client_id]:
+                identity = None
             if identity is None:
                 if auth.on_unauthenticated_request == "deny":
                     return _text(401, "<h1>401 Authorization Required</h1>")
@@ -215,6 +217,7 @@ class AlbEmulator:
         session = {
             "claims": userinfo,
             "access_token": tokens["access_token"],
+            "client": [auth.issuer, auth.client_id],
             "exp": int(time.time()) + auth.session_timeout,
         }
         secure = self._secure(request)
@@ -245,7 +248,7 @@ class AlbEmulator:
             kwargs["auth"] = (auth.client_id, auth.client_secret)
         else:
             data |= {"client_id": auth.client_id, "client_secret": auth.client_secret}
-        response = self.http.post(
+        response = requests.post(
             auth.token_endpoint,
             data=data,
             headers={"Accept": "application/json"},
@@ -278,7 +281,7 @@ class AlbEmulator:
         return claims
 
     def fetch_userinfo(self, auth: AuthenticateOidc, access_token: str) -> dict:
-        response = self.http.get(
+        response = requests.get(
             auth.user_info_endpoint,
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
             timeout=IDP_TIMEOUT_SECONDS,

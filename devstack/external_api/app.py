@@ -105,11 +105,10 @@ def _repo_json(config: ExternalApiConfig, owner: dict, repo: dict, index: int) -
 def create_app(config: ExternalApiConfig) -> Flask:
     app = Flask(__name__)
     app.config["JSON_SORT_KEYS"] = False
-    http = requests.Session()
 
     def introspect(token: str) -> dict | None:
         """The token's introspection answer when it is active and meant for this API."""
-        response = http.post(
+        response = requests.post(
             config.introspection_endpoint,
             data={"token": token, "token_type_hint": "access_token"},
             auth=(config.client_id, config.client_secret),

@@ -208,3 +208,37 @@ def test_target_that_refuses_connections_gets_502(alb_server):
     response = requests.get(f"{alb_server.url}/dead/x", timeout=10)
 
     assert response.status_code == 502
+
+
+def test_session_made_for_another_idp_client_is_not_accepted(alb_server):
+    import time
+
+    from devstack.alb.session import session_set_cookies
+
+    def session_for(client: list) -> requests.Session:
+        browser = requests.Session()
+        cookies = session_set_cookies(
+            alb_server.emulator.box,
+            "AWSELBAuthSessionCookie",
+            {
+                "claims": {"sub": "s"},
+                "access_token": "t",
+                "client": client,
+                "exp": int(time.time()) + 60,
+            },
+            max_age=60,
+            secure=False,
+        )
+        for header in cookies:
+            name, _, rest = header.partition("=")
+            browser.cookies.set(name, rest.split(";", 1)[0], domain="127.0.0.1", path="/")
+        return browser
+
+    auth = alb_server.config.match("/api/x").authenticate
+    ours = session_for([auth.issuer, auth.client_id])
+    theirs = session_for([auth.issuer, "another-client"])
+
+    assert ours.get(f"{alb_server.url}/api/x", allow_redirects=False, timeout=10).status_code == 200
+    assert (
+        theirs.get(f"{alb_server.url}/api/x", allow_redirects=False, timeout=10).status_code == 302
+    )
