@@ -172,7 +172,7 @@ def test_ci_runs_every_check_the_issue_lists():
         '-chdir="${dir}" test',
     ):
         assert command in tf
-    assert "checkov --directory terraform" in run_text(ci, "checkov")
+    assert "checkov --config-file checkov/config.yaml" in run_text(ci, "checkov")
     images = ci["jobs"]["images"]
     assert images["strategy"]["matrix"]["service"] == ["agent", "binder"]
     text = run_text(ci, "images")
