@@ -34,7 +34,7 @@ locals {
     PORT               = tostring(var.container_port)
   }
 
-  agent_environment = merge(local.common_environment, {
+  agent_settings = {
     WORKLOAD_NAME              = module.identity.workload_identity_name
     CREDENTIAL_PROVIDER_NAME   = var.agent_credential_provider
     CREDENTIAL_PROVIDER_VENDOR = var.credential_providers[var.agent_credential_provider].vendor
@@ -43,12 +43,17 @@ locals {
     EXTERNAL_API_BASE_URL      = var.external_api_base_url
     MODEL_PROVIDER             = "bedrock"
     MODEL_ID                   = var.bedrock_model_id
-  })
+  }
 
-  binder_environment = merge(local.common_environment, {
+  binder_settings = {
     SESSION_BINDING_PATH = var.session_binding_path
     POST_BINDING_PATH    = var.post_binding_path
-  })
+  }
+
+  # Named maps merged here (rather than inline literals) also keep the values readable
+  # for offline evaluators such as tfparse.
+  agent_environment  = merge(local.common_environment, local.agent_settings)
+  binder_environment = merge(local.common_environment, local.binder_settings)
 }
 
 ################################################################################

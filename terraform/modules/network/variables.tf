@@ -9,13 +9,13 @@ variable "name" {
 }
 
 variable "cidr_block" {
-  description = "IPv4 CIDR block of the VPC, /16 to /24. Subnets are carved from it as sixteenths (/20 in a /16)."
+  description = "IPv4 CIDR block of the VPC, /16 to /23. Subnets are carved from it as sixteenths (/20 in a /16)."
   type        = string
   default     = "10.40.0.0/16"
 
   validation {
-    condition     = can(cidrhost(var.cidr_block, 0)) && can(regex("/(1[6-9]|2[0-4])$", var.cidr_block))
-    error_message = "cidr_block must be an IPv4 CIDR block with a prefix length from /16 to /24."
+    condition     = can(cidrhost(var.cidr_block, 0)) && can(regex("/(1[6-9]|2[0-3])$", var.cidr_block))
+    error_message = "cidr_block must be an IPv4 CIDR block with a prefix length from /16 to /23 (each subnet gets a sixteenth of it, and a load balancer subnet must be at least a /27)."
   }
 }
 
