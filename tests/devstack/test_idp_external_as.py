@@ -186,6 +186,11 @@ def test_refresh_token_grant_issues_a_new_access_token_without_consent(extapi_as
     assert (
         extapi_server.get("/user", refreshed.json()["access_token"]).json()["login"] == "bob-okafor"
     )
+    # And again with whichever refresh token is current, as the AgentCore vault keeps it.
+    current = refreshed.json().get("refresh_token", tokens["refresh_token"])
+    again = extapi_as.token(grant_type="refresh_token", refresh_token=current)
+    assert again.status_code == 200, again.text
+    assert extapi_server.get("/user/repos", again.json()["access_token"]).status_code == 200
 
 
 def test_refresh_token_of_another_client_is_refused(extapi_as, idp_server):
