@@ -155,6 +155,8 @@ class ClientRegistry {
     await this.provider.Client.adapter.upsert(clientId, metadata);
   }
 
+  // No lock needed: validation finishes within the same turn of the event loop (no I/O for these
+  // clients), so two requests cannot interleave between the read and the write.
   async addRedirectUri(clientId, redirectUri) {
     const current = this.metadata.get(clientId);
     if (!current) return { status: 404, body: { error: 'unknown_client' } };
