@@ -246,4 +246,3 @@ def test_idp_refuses_to_start_without_a_setting_and_names_it(idp_server, tmp_pat
 
     assert result.returncode == 2
     assert "external_as.admin_token" in result.stderr
-
