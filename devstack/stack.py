@@ -170,8 +170,8 @@ class StackConfig:
         return {
             "GithubOauth2": {
                 "issuer": self.external_as_url,
-                "authorization_endpoint": f"{self.external_as_url}/auth",
-                "token_endpoint": f"{self.external_as_url}/token",
+                "authorization_endpoint": f"{self.external_as_url}/login/oauth/authorize",
+                "token_endpoint": f"{self.external_as_url}/login/oauth/access_token",
                 "token_endpoint_auth_method": "client_secret_post",
             }
         }
