@@ -83,11 +83,13 @@ def declared_variables(module_dir: Path) -> dict[str, dict]:
 class Stack:
     """The evaluated instances of one root module, by type and by id."""
 
-    def __init__(self, raw: dict, placeholders: dict[str, str]):
+    def __init__(self, raw: dict, placeholders: dict):
         self.raw = raw
-        self.placeholders = placeholders
+        self.placeholders = placeholders  # variable name: placeholder string or map
+        # Resources and data sources only: a module call's inputs are followed to where they
+        # land inside the module.
         self.by_type: dict[str, list[dict]] = {
-            k: as_list(v) for k, v in raw.items() if k not in {"locals", "variable", "output"}
+            k: as_list(v) for k, v in raw.items() if k.startswith("aws_")
         }
         self.by_id = {b["id"]: b for blocks in self.by_type.values() for b in blocks if "id" in b}
 
@@ -109,27 +111,74 @@ class Stack:
 _REFERENCE = re.compile(
     r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)((?:\[[^\]\[]*\])?)\.([a-z0-9_]+)\b"
 )
+_RESOLVED = {"id", "arn", "json"}
 
 
-def rewrite_computed_references(text: str, schema: dict) -> str:
-    """Point references to computed-only attributes at the block's `id`.
+def set_arguments(files: list[Path]) -> dict[tuple[str, str, str], set[str]]:
+    """{(kind, type, name): arguments written in its body} for the blocks of one module."""
+    found: dict[tuple[str, str, str], set[str]] = {}
+    for path in files:
+        doc = _hcl(path)
+        for kind in ("resource", "data"):
+            for entry in doc.get(kind, []):
+                for tf_type, by_name in entry.items():
+                    for name, body in by_name.items():
+                        found[(kind, tf_type, name)] = set(body)
+    return found
+
+
+# Computed names rewritten behind any expression (`r.repository_url` in a `for` over the
+# instances of a resource): named for the resources they come from, unlike `status` or `names`,
+# which an object of our own may well have.
+_GENERIC = {
+    "arn_suffix",
+    "client_secret_arn",
+    "credential_provider_arn",
+    "dns_name",
+    "key_id",
+    "repository_url",
+    "workload_identity_arn",
+}
+
+
+def always_computed(schema: dict) -> set[str]:
+    """Names of `_GENERIC` that are computed-only wherever a kept type has them."""
+    kinds: dict[str, set[str]] = {}
+    for section in ("resources", "data_sources"):
+        for spec in schema[section].values():
+            for attr, kind in spec["attrs"].items():
+                kinds.setdefault(attr, set()).add(kind)
+    return {a for a, k in kinds.items() if k == {"c"} and a in _GENERIC}
+
+
+def rewrite_computed_references(
+    text: str, schema: dict, written: dict[tuple[str, str, str], set[str]] | None = None
+) -> str:
+    """Point references to values only the provider knows at the block's `id`.
 
     The evaluator resolves `<type>.<name>.id` (and `.arn`, and a policy document's `.json`) to
     the block's UUID but leaves any other computed attribute unknown, and one unknown value
     inside `jsonencode` nulls the whole document. Rewritten, `...workload_identity_arn` becomes
     the workload identity's UUID: the link to the block survives, the value was never known.
+    Rewritten too: an optional attribute the block does not set (`data.aws_region.x.region`),
+    and the few names of `_GENERIC` behind any expression.
     """
+    written = written or {}
 
     def replace(match: re.Match) -> str:
-        data, tf_type, _name, _index, attr = match.groups()
+        data, tf_type, name, _index, attr = match.groups()
         kept = schema["data_sources" if data else "resources"].get(tf_type)
-        if attr in {"id", "arn", "json"} or kept is None:
+        if attr in _RESOLVED or kept is None:
             return match.group(0)
-        if kept["attrs"].get(attr) != "c":
-            return match.group(0)
-        return match.group(0)[: -len(attr)] + "id"
+        kind = kept["attrs"].get(attr)
+        is_set = attr in written.get(("data" if data else "resource", tf_type, name), set())
+        if kind == "c" or (kind == "o" and not is_set):
+            return match.group(0)[: -len(attr)] + "id"
+        return match.group(0)
 
-    return _REFERENCE.sub(replace, text)
+    text = _REFERENCE.sub(replace, text)
+    names = "|".join(sorted(always_computed(schema)))
+    return re.sub(rf"(?<=[\w\]\)])(?<!\bvar)(?<!\blocal)\.({names})\b", ".id", text)
 
 
 def load_stack(
@@ -138,23 +187,33 @@ def load_stack(
     """Evaluate a copy of `root` (and the modules it calls) with the example variables."""
     variables = declared_variables(root)
     given: dict = _hcl(root / vars_file) if vars_file else {}
-    placeholders: dict[str, str] = {}
+    placeholders: dict[str, str | dict[str, str]] = {}
+    # A map of secrets is keyed like some map in the example (credential providers by name).
+    example_keys = sorted({k for v in given.values() if isinstance(v, dict) for k in v})
     for name, spec in variables.items():
         if "default" in spec or name in given:
             continue
-        type_ = str(spec.get("type", "string"))
-        if type_ not in {"string", "${string}"}:
+        type_ = str(spec.get("type", "string")).removeprefix("${").removesuffix("}")
+        if type_ == "string":
+            placeholders[name] = f"{PLACEHOLDER}{name}"
+        elif type_ == "map(string)":
+            placeholders[name] = {k: f"{PLACEHOLDER}{name}-{k}" for k in example_keys}
+        else:
             raise ValueError(f"{root}: required variable {name} ({type_}) has no example value")
-        placeholders[name] = f"{PLACEHOLDER}{name}"
     # The whole tree is copied so that `../modules/x` sources resolve in the copy too.
     source_tree = root
     with tempfile.TemporaryDirectory(prefix="tfeval-") as tmp:
         copy = Path(tmp) / "tree"
         shutil.copytree(source_tree, copy, ignore=shutil.ignore_patterns(".terraform*"))
         if schema is not None:
-            for path in copy.rglob("*.tf"):
-                text = path.read_text(encoding="utf-8")
-                path.write_text(rewrite_computed_references(text, schema), encoding="utf-8")
+            for module in {p.parent for p in copy.rglob("*.tf")}:
+                files = sorted(module.glob("*.tf"))
+                written = set_arguments(files)
+                for path in files:
+                    text = rewrite_computed_references(
+                        path.read_text(encoding="utf-8"), schema, written
+                    )
+                    path.write_text(text, encoding="utf-8")
         (copy / ".placeholders.tfvars").write_text(
             "".join(f"{k} = {json.dumps(v)}\n" for k, v in placeholders.items()),
             encoding="utf-8",
@@ -561,7 +620,10 @@ def secret_declaration_violations(root: Path, files: list[Path], tfvars: Path) -
 def secret_flow_violations(stack: Stack) -> Result:
     """A secret variable's placeholder reaches only arguments meant for secrets."""
     result = Result()
-    markers = {v for k, v in stack.placeholders.items() if is_secret_name(k)}
+    markers: set[str] = set()
+    for name, value in stack.placeholders.items():
+        if is_secret_name(name):
+            markers |= set(value.values()) if isinstance(value, dict) else {value}
     result.checked = len(markers)
 
     def walk(node, where: str, key: str) -> None:

@@ -168,10 +168,31 @@ def test_computed_reference_is_rewritten_to_the_blocks_id():
         "e = module.x.aws_lb\n"
     )
 
-    assert sp.rewrite_computed_references(text, SCHEMA) == (
+    written = {("resource", "aws_lb", "this"): {"name"}}
+
+    assert sp.rewrite_computed_references(text, SCHEMA, written) == (
         "a = aws_bedrockagentcore_workload_identity.this.id\n"
         'b = aws_lb.this["x"].id\n'
         "c = aws_lb.this.name\n"
         "d = data.aws_iam_policy_document.p.json\n"
         "e = module.x.aws_lb\n"
+    )
+
+
+def test_unset_optional_and_generic_computed_names_are_rewritten_but_not_variables():
+    written = {("data", "aws_region", "current"): set(), ("resource", "aws_lb", "this"): {"name"}}
+    text = (
+        "a = data.aws_region.current.region\n"
+        "b = aws_lb.this.name\n"
+        "c = { for k, r in aws_ecr_repository.this : k => r.repository_url }\n"
+        "d = var.repository_url\n"
+        "e = aws_lb.this.internal\n"
+    )
+
+    assert sp.rewrite_computed_references(text, SCHEMA, written) == (
+        "a = data.aws_region.current.id\n"
+        "b = aws_lb.this.name\n"
+        "c = { for k, r in aws_ecr_repository.this : k => r.id }\n"
+        "d = var.repository_url\n"
+        "e = aws_lb.this.id\n"
     )
