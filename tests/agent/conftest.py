@@ -3,6 +3,7 @@ and a loopback GitHub."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -22,7 +23,9 @@ SCOPES = ["repo", "read:user"]
 EXTERNAL_TOKEN = "ext-token-alice-fixture"
 
 
+@functools.cache
 def fake_session() -> boto3.session.Session:
+    # One session for the run, so botocore loads each service model once.
     # Fixed fake credentials: the clients sign requests for moto and loopback servers only.
     return boto3.session.Session(
         aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION

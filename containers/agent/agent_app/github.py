@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import requests
+from requests.adapters import HTTPAdapter
 
 from .outbound import AccessToken
 
@@ -25,10 +26,18 @@ class ExternalApiError(Exception):
     """The external API failed or answered something we cannot use. Message has no token."""
 
 
+def _pooled_session() -> requests.Session:
+    # One connection per gunicorn thread and then some, like the boto3 clients' pools.
+    session = requests.Session()
+    session.mount("https://", HTTPAdapter(pool_maxsize=32))
+    session.mount("http://", HTTPAdapter(pool_maxsize=32))
+    return session
+
+
 class GitHubClient:
     def __init__(self, base_url: str, session: requests.Session | None = None):
         self._base_url = base_url.rstrip("/")
-        self._session = session or requests.Session()
+        self._session = session or _pooled_session()
 
     def profile(self, token: AccessToken) -> dict[str, Any]:
         user = self._get("/user", token)

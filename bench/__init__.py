@@ -1,0 +1,1 @@
+"""``python -m bench``: the figures the project promises, printed, not asserted."""
