@@ -93,6 +93,13 @@ function html(strings, ...values) {
   return strings.reduce((out, s, i) => out + s + (i < values.length ? escape(values[i]) : ''), '');
 }
 
+function documentHtml(title, body) {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>`
+    + '<style>body{font-family:sans-serif;max-width:28rem;margin:3rem auto}'
+    + 'label,input,button{display:block;margin:.4rem 0}button{padding:.4rem 1rem}</style>'
+    + `</head><body>${body}</body></html>`;
+}
+
 function page(res, status, title, body) {
   res.writeHead(status, {
     'content-type': 'text/html; charset=utf-8',
@@ -102,10 +109,7 @@ function page(res, status, title, body) {
     'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
     'referrer-policy': 'no-referrer',
   });
-  res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${title}</title>`
-    + '<style>body{font-family:sans-serif;max-width:28rem;margin:3rem auto}'
-    + 'label,input,button{display:block;margin:.4rem 0}button{padding:.4rem 1rem}</style>'
-    + `</head><body>${body}</body></html>`);
+  res.end(documentHtml(title, body));
 }
 
 function readBody(req, limit) {
@@ -197,6 +201,21 @@ function baseConfiguration({ mountPath, cookiePrefix, scopes, claims, findAccoun
     ttl,
     features: {
       devInteractions: { enabled: false },
+      // The library's own sign-out pages load a web font from the internet; these don't.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => {
+          ctx.type = 'html';
+          ctx.body = documentHtml('Sign out', '<h1>Sign out?</h1>'
+            + form
+            + '<button autofocus type="submit" form="op.logoutForm" name="logout" value="yes" id="sign-out">Yes, sign me out</button>'
+            + '<button type="submit" form="op.logoutForm" id="stay">No, stay signed in</button>');
+        },
+        postLogoutSuccessSource: async (ctx) => {
+          ctx.type = 'html';
+          ctx.body = documentHtml('Signed out', '<h1>You are signed out</h1>');
+        },
+      },
       ...extra.features,
     },
     interactions: {

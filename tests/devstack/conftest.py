@@ -84,6 +84,7 @@ def _stack_config(access_token_ttl_seconds: int = 300) -> dict:
     entra["authorization_endpoint"] = f"{issuer}/oauth2/authorize"
     entra["token_endpoint"] = f"{issuer}/oauth2/token"
     entra["user_info_endpoint"] = f"{issuer}/oidc/userinfo"
+    alb["logout_redirect_url"] = f"{issuer}/oauth2/logout"
     return config
 
 

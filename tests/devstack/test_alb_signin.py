@@ -145,6 +145,25 @@ def test_logout_expires_every_session_shard(alb_server, alb_sign_in):
     assert after.status_code == 302
 
 
+def test_logout_then_idp_sign_out_lets_another_user_sign_in_in_the_same_browser(
+    alb_server, alb_sign_in, idp_server, idp_follow, idp_submit
+):
+    browser = requests.Session()
+    alb_sign_in(browser, "alice")
+
+    logout = browser.get(f"{alb_server.url}/logout", allow_redirects=False, timeout=10)
+    assert logout.headers["Location"] == f"{idp_server.entra_issuer}/oauth2/logout"
+    confirm = idp_follow(browser, logout)
+    assert "fonts.googleapis" not in confirm.text
+    done = idp_follow(browser, idp_submit(browser, confirm, "/oauth2/logout/confirm", logout="yes"))
+    assert "You are signed out" in done.text
+
+    # The IdP forgot alice: the next visit asks for a password, and mallory can use it.
+    echo = alb_sign_in(browser, "mallory").json()
+    identity = next(v for k, v in echo["headers"] if k.lower() == "x-amzn-oidc-identity")
+    assert identity == idp_server.config["users"]["mallory"]["entra"]["sub"]
+
+
 def test_tampered_session_cookie_is_treated_as_signed_out(alb_server, alb_sign_in):
     browser = requests.Session()
     alb_sign_in(browser, "alice")
