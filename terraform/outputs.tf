@@ -18,6 +18,11 @@ output "oidc_issuer" {
   value       = module.alb.oidc_issuer
 }
 
+output "aws_region" {
+  description = "Region of the stack."
+  value       = local.region
+}
+
 output "alb_arn" {
   description = "ARN of the load balancer (the containers' ALB_ARN)."
   value       = module.alb.arn
@@ -41,6 +46,19 @@ output "workload_identity_arn" {
 output "credential_provider_names" {
   description = "Names of the OAuth2 credential providers."
   value       = module.identity.credential_provider_names
+}
+
+output "credential_providers" {
+  description = "The credential providers by name: name, vendor, client id (not a secret), discovery URL and ARN, as scripts/register_provider.py reads them."
+  value = {
+    for name, p in var.credential_providers : name => {
+      name          = name
+      vendor        = p.vendor
+      client_id     = p.client_id
+      discovery_url = p.discovery_url
+      arn           = module.identity.credential_provider_arns[name]
+    }
+  }
 }
 
 output "credential_provider_arns" {
