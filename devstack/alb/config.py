@@ -15,8 +15,11 @@ holding that section alone:
 An authenticate-oidc action is written inline or names an entry of `authenticate_oidc`. Its keys
 are the Terraform argument names: issuer, authorization_endpoint, token_endpoint,
 user_info_endpoint, client_id, client_secret, scope, session_cookie_name, session_timeout,
-on_unauthenticated_request. Requests no rule matches get the listener's default action, a fixed
-404. Any error names the setting at fault and stops the process.
+on_unauthenticated_request (plus token_endpoint_auth_method, default client_secret_post). Requests
+no rule matches get the listener's default action, a fixed 404. `logout_path` expires every
+session cookie shard, then redirects to `logout_redirect_url` (the IdP's end-session endpoint) when
+set. `data_token_ttl_seconds` (default 120) is the lifetime of each x-amzn-oidc-data token. Any
+error names the setting at fault and stops the process.
 """
 
 from __future__ import annotations
