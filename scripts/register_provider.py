@@ -867,7 +867,12 @@ def register(settings: Settings, clients: Clients, graph: Graph | None) -> Outco
     else:
         text = manual_instructions(provider.vendor, cb, settings.client_id)
         out.steps.append(
-            Step("callback URL at the external app", provider.vendor or "", "manual", text)
+            Step(
+                "callback URL at the external app",
+                provider.vendor or "",
+                "manual",
+                "cannot be set by API here: see 'to do'",
+            )
         )
         out.actions_required.append(text)
 
@@ -1009,6 +1014,17 @@ def verify(
                 "return URL allowed",
                 "failed",
                 f"workload identity {settings.workload_name} does not exist",
+            )
+        )
+
+    if settings.signin_app_object_id and graph and settings.entra_redirect_uri:
+        found = settings.entra_redirect_uri in graph.redirect_uris(settings.signin_app_object_id)
+        out.checks.append(
+            Check(
+                "ALB redirect URI registered",
+                "ok" if found else "failed",
+                f"{settings.entra_redirect_uri} {'is' if found else 'is not'} a Web redirect URI "
+                f"of Entra app {settings.signin_app_object_id}",
             )
         )
 

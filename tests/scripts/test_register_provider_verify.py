@@ -222,3 +222,24 @@ def test_microsoft_callback_registration_is_read_through_graph(alb, capsys, regi
     status = "OK      " if registered else "FAILED  "
     assert f"{status} callback URL registered: {CALLBACK} is" in out
     assert stand_in.patches == []
+
+
+def test_missing_alb_redirect_uri_on_the_signin_app_fails(alb, capsys):
+    from tests.scripts.test_register_provider_graph import SIGNIN_APP, GraphStandIn, graph_env
+
+    stand_in = GraphStandIn(apps={SIGNIN_APP: ["https://old.example.com/oauth2/idpresponse"]})
+    with serve(stand_in) as graph_url, StubbedAws() as aws:
+        plan_healthy(aws, alb)
+        args = verify_args(
+            alb,
+            "--signin-app-object-id",
+            SIGNIN_APP,
+            "--graph-url",
+            graph_url,
+            "--entra-authority",
+            graph_url,
+        )
+        assert rp.main(args, clients_factory=aws.factory, env=graph_env()) == 1
+    out = capsys.readouterr().out
+    assert f"FAILED   ALB redirect URI registered: {alb.base}/oauth2/idpresponse is not" in out
+    assert stand_in.patches == []
