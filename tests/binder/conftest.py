@@ -35,29 +35,38 @@ def environ(keys) -> dict[str, str]:
     return core_environ(keys.url, PENDING_FLOW_TABLE=TABLE)
 
 
-@pytest.fixture
-def aws_env(monkeypatch):
-    # Fake credentials so botocore signs requests; nothing leaves the machine.
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
-    monkeypatch.delenv("AWS_PROFILE", raising=False)
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB"):
-        monkeypatch.delenv(name, raising=False)
+@pytest.fixture(scope="module")
+def _aws() -> Iterator[tuple[Any, Any]]:
+    """moto and the two clients, once per module: building boto3 clients is the slow part.
+
+    Each test gets an empty table (``dynamodb``) and a fresh Stubber (``agentcore``).
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        # Fake credentials so botocore signs requests; nothing leaves the machine.
+        mp.setenv("AWS_ACCESS_KEY_ID", "testing")
+        mp.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL"):
+            mp.delenv(name, raising=False)
+        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_BEDROCK_AGENTCORE"):
+            mp.delenv(name, raising=False)
+        with mock_aws():
+            dynamodb = aws.client("dynamodb", REGION)
+            dynamodb.create_table(
+                TableName=TABLE,
+                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            yield dynamodb, aws.client("bedrock-agentcore", REGION)
 
 
 @pytest.fixture
-def dynamodb(aws_env) -> Iterator[Any]:
-    with mock_aws():
-        client = aws.client("dynamodb", REGION)
-        client.create_table(
-            TableName=TABLE,
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
-        yield client
+def dynamodb(_aws) -> Iterator[Any]:
+    client = _aws[0]
+    yield client
+    for item in client.scan(TableName=TABLE, ProjectionExpression="pk")["Items"]:
+        client.delete_item(TableName=TABLE, Key={"pk": item["pk"]})
 
 
 @pytest.fixture
@@ -67,8 +76,8 @@ def store(dynamodb) -> PendingFlowStore:
 
 
 @pytest.fixture
-def agentcore(aws_env) -> Iterator[tuple[Any, Stubber]]:
-    client = aws.client("bedrock-agentcore", REGION)
+def agentcore(_aws) -> Iterator[tuple[Any, Stubber]]:
+    client = _aws[1]
     with Stubber(client) as stubber:
         yield client, stubber
 
@@ -90,19 +99,24 @@ def audit_events() -> Iterator[list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def make_binder(environ, signer, keys, dynamodb, agentcore) -> Callable[..., Binder]:
+def make_binder(environ, signer, keys, dynamodb, agentcore) -> Iterator[Callable[..., Binder]]:
+    logs: list[CallLog] = []
+
     def make(**overrides: str) -> Binder:
         client, stubber = agentcore
         app = create_app({**environ, **overrides}, agentcore=client, dynamodb=dynamodb)
+        logs.append(CallLog(client, dynamodb))
         return Binder(
             client=app.test_client(),
-            aws_calls=CallLog(client, dynamodb),
+            aws_calls=logs[-1],
             stubber=stubber,
             signer=signer,
             key_endpoint_url=keys.url,
         )
 
-    return make
+    yield make
+    for log in logs:
+        log.detach()
 
 
 @pytest.fixture
@@ -111,7 +125,7 @@ def binder(make_binder) -> Binder:
 
 
 @pytest.fixture
-def recording_agentcore(monkeypatch, aws_env) -> Iterator[RecordingAgentCore]:
+def recording_agentcore(monkeypatch, _aws) -> Iterator[RecordingAgentCore]:
     endpoint = RecordingAgentCore()
     # The only way production code learns where AgentCore is: boto3's own setting.
     monkeypatch.setenv("AWS_ENDPOINT_URL_BEDROCK_AGENTCORE", endpoint.url)

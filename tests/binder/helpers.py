@@ -38,9 +38,14 @@ class CallLog:
     def __init__(self, *clients: Any):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._lock = threading.Lock()
+        self._clients = clients
         for client in clients:
             # before-parameter-build fires for every call, stubbed or sent, before retries.
             client.meta.events.register("before-parameter-build.*.*", self._record)
+
+    def detach(self) -> None:
+        for client in self._clients:
+            client.meta.events.unregister("before-parameter-build.*.*", self._record)
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         with self._lock:

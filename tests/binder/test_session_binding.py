@@ -303,18 +303,23 @@ def test_two_concurrent_requests_for_one_link_bind_it_once(binder, store, dynamo
     def after_update(**_):
         one_write_at_a_time.release()
 
-    dynamodb.meta.events.register("before-call.dynamodb.UpdateItem", before_update)
-    dynamodb.meta.events.register("after-call.dynamodb.UpdateItem", after_update)
     statuses: list[int] = []
 
     def open_link() -> None:
         statuses.append(binder.get(token=token).status_code)
 
-    threads = [threading.Thread(target=open_link) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=20)
+    events = dynamodb.meta.events
+    events.register("before-call.dynamodb.UpdateItem", before_update)
+    events.register("after-call.dynamodb.UpdateItem", after_update)
+    try:
+        threads = [threading.Thread(target=open_link) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=20)
+    finally:
+        events.unregister("before-call.dynamodb.UpdateItem", before_update)
+        events.unregister("after-call.dynamodb.UpdateItem", after_update)
 
     assert sorted(statuses) == [303, 409]
     assert len(binder.agentcore_calls) == 1
