@@ -69,6 +69,8 @@ PROPERTIES = [
     ),
 ]
 IDS = [p[0] for p in PROPERTIES]
+# Properties of the project only: the fixture stacks have no WAF.
+PROJECT_ONLY = [("alb-has-a-web-acl-with-known-bad-inputs-rules", sp.waf_violations, [])]
 
 
 @pytest.fixture(scope="module")
@@ -87,7 +89,11 @@ def insecure_stack():
     return sp.load_stack(FIXTURES / "stack_insecure", "terraform.tfvars.example", SCHEMA)
 
 
-@pytest.mark.parametrize(("name", "check", "_expected"), PROPERTIES, ids=IDS)
+@pytest.mark.parametrize(
+    ("name", "check", "_expected"),
+    PROPERTIES + PROJECT_ONLY,
+    ids=IDS + [p[0] for p in PROJECT_ONLY],
+)
 def test_project_root_module_has_property(request, project_stack, name, check, _expected):
     result = check(project_stack)
 
