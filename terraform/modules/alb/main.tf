@@ -569,6 +569,38 @@ resource "aws_wafv2_web_acl" "this" {
     }
   }
 
+  # Tor exit nodes and anonymising proxies are blocked; hosting-provider addresses only count,
+  # since corporate egress and cloud desktops often come from them.
+  rule {
+    name     = "aws-anonymous-ip"
+    priority = 35
+
+    override_action {
+      none {}
+    }
+
+    statement {
+      managed_rule_group_statement {
+        name        = "AWSManagedRulesAnonymousIpList"
+        vendor_name = "AWS"
+
+        rule_action_override {
+          name = "HostingProviderIPList"
+
+          action_to_use {
+            count {}
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-aws-anonymous-ip"
+      sampled_requests_enabled   = true
+    }
+  }
+
   rule {
     name     = "rate-limit-per-ip"
     priority = 40
