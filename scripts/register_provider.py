@@ -288,7 +288,10 @@ def run_terraform_output(terraform_dir: str) -> dict[str, Any]:
     if done.returncode != 0:
         first = (done.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"terraform output failed in {terraform_dir}: {first}")
-    return json.loads(done.stdout)
+    try:
+        return json.loads(done.stdout)
+    except ValueError:
+        raise RuntimeError(f"terraform output in {terraform_dir} printed no JSON") from None
 
 
 def flatten_outputs(raw: Mapping[str, Any]) -> dict[str, Any]:

@@ -274,3 +274,32 @@ def test_every_output_the_script_reads_first_exists_in_the_root_module():
     for key, name in wanted.items():
         assert name in rp.TERRAFORM_OUTPUTS[key]
         assert name in declared, f"terraform/outputs.tf has no output {name!r}"
+
+
+def fake_terraform(tmp_path, monkeypatch, body: str) -> Path:
+    """A `terraform` on PATH that records its arguments and answers like `output -json`."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    exe = bin_dir / "terraform"
+    exe.write_text(f'#!/bin/sh\necho "$@" > "{tmp_path}/argv"\n{body}\n')
+    exe.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:/usr/bin:/bin")
+    return tmp_path / "argv"
+
+
+def test_terraform_dir_runs_terraform_output_json_there(tmp_path, monkeypatch):
+    outputs = write_outputs(tmp_path, TF_OUTPUTS)
+    argv = fake_terraform(tmp_path, monkeypatch, f'cat "{outputs}"')
+    args = rp.build_parser().parse_args(["--terraform-dir", "stack", "--provider", PROVIDER])
+    settings = rp.resolve_settings(args)
+    assert argv.read_text().split() == ["-chdir=stack", "output", "-json"]
+    assert settings.workload_name == WORKLOAD and settings.region == REGION
+
+
+def test_failing_terraform_output_is_one_line_and_exit_1(tmp_path, monkeypatch, capsys):
+    fake_terraform(tmp_path, monkeypatch, 'echo "Error: No state" >&2; exit 1')
+    assert rp.main(["--terraform-dir", "stack"], env={}) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [
+        "register_provider: RuntimeError: terraform output failed in stack: Error: No state"
+    ]
