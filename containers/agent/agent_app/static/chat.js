@@ -113,6 +113,14 @@
     }
   });
 
+  // The conversation so far in this tab (the page reloads on the way back from consent).
+  load(HISTORY_KEY, []).forEach(function (turn) {
+    if (turn && (turn.role === "user" || turn.role === "assistant")) {
+      show(turn.role, String(turn.text));
+    }
+  });
+  reply.textContent = "";
+
   // Back from the binder: drop ?connected= from the address bar and resume the request.
   const params = new URLSearchParams(window.location.search);
   if (params.has("connected")) {
