@@ -12,7 +12,8 @@ so this tool derives a compact schema from that one pinned package and checks ou
         unknown type can be told from one that is merely not kept.
     python -m scripts.tfschema check [PATH ...] [--json]
         Check every resource and data block of every .tf file under PATH (default terraform/)
-        and print the findings and the counts.
+        and print the findings and the counts. Calls of local modules are checked too: every
+        input is a variable the module declares, and every variable without a default is given.
 
 Exit codes: 0 no finding, 1 findings (or a failed download), 2 usage.
 
@@ -324,7 +325,8 @@ def iter_blocks(doc: dict):
 @dataclass(frozen=True)
 class Finding:
     kind: str  # unknown-type, unknown-argument, block-as-argument, argument-as-block,
-    # missing-required, computed-only-set, too-many-blocks, type-not-kept
+    # missing-required, computed-only-set, too-many-blocks, type-not-kept, unknown-module,
+    # unknown-module-input, missing-module-input
     file: str
     address: str
     detail: str
@@ -337,6 +339,7 @@ class Finding:
 class Report:
     files: int = 0
     blocks: int = 0
+    module_calls: int = 0
     by_type: dict[str, int] = field(default_factory=dict)
     skipped_other_providers: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
@@ -344,7 +347,8 @@ class Report:
     def summary(self) -> str:
         return (
             f"schema check: {self.blocks} resource and data blocks of "
-            f"{len(self.by_type)} types in {self.files} files, {len(self.findings)} findings"
+            f"{len(self.by_type)} types and {self.module_calls} module calls in {self.files} "
+            f"files, {len(self.findings)} findings"
         )
 
 
@@ -475,7 +479,44 @@ def check_paths(paths: list[Path], schema: dict) -> Report:
             raw: list = []
             _check_body(body, kept[tf_type], address, kind, raw)
             report.findings.extend(Finding(k, rel, where, d) for k, where, d in raw)
+        for name, body in iter_module_calls(load_hcl(path)):
+            report.module_calls += 1
+            report.findings.extend(_check_module_call(path, rel, name, body))
     return report
+
+
+MODULE_META = {"source", "version", "count", "for_each", "depends_on", "providers"}
+
+
+def iter_module_calls(doc: dict):
+    for entry in doc.get("module", []):
+        yield from entry.items()
+
+
+def _check_module_call(path: Path, rel: str, name: str, body: dict) -> list[Finding]:
+    """A call of a local module passes only inputs it declares, and every required one."""
+    source = body.get("source", "")
+    address = f"module.{name}"
+    if not isinstance(source, str) or not source.startswith(("./", "../")):
+        return []  # a registry or remote module: its variables are not here to read
+    target = (path.parent / source).resolve()
+    if not target.is_dir():
+        return [Finding("unknown-module", rel, address, f"no module at {source}")]
+    declared: dict[str, dict] = {}
+    for tf in sorted(target.glob("*.tf")):
+        for entry in load_hcl(tf).get("variable", []):
+            declared.update(entry)
+    findings = []
+    for key in body:
+        if key.startswith("__") or key in MODULE_META or key in declared:
+            continue
+        detail = f"{source} declares no variable `{key}`"
+        findings.append(Finding("unknown-module-input", rel, f"{address}.{key}", detail))
+    for var, spec in declared.items():
+        if "default" not in spec and var not in body:
+            detail = f"variable `{var}` of {source} has no default"
+            findings.append(Finding("missing-module-input", rel, f"{address}.{var}", detail))
+    return findings
 
 
 def load_schema(path: Path = DEFAULT_SCHEMA) -> dict:
@@ -515,6 +556,7 @@ def _check(args: argparse.Namespace) -> int:
                 {
                     "files": report.files,
                     "blocks": report.blocks,
+                    "module_calls": report.module_calls,
                     "by_type": report.by_type,
                     "findings": [f.__dict__ for f in report.findings],
                 },

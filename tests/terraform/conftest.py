@@ -35,6 +35,21 @@ def terraform_env(tmp_path_factory) -> dict[str, str]:
 
 
 def report_count(request: pytest.FixtureRequest, line: str) -> None:
-    """Print a count line the closing note can quote (shown with -s, and in the -rA summary)."""
+    """Record a count line; pytest prints them all at the end of the run (see below)."""
     print(line)
-    request.node.user_properties.append(("count", line))
+    request.node.user_properties.append(("terraform-check-count", line))
+
+
+_COUNTS: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call":
+        _COUNTS.extend(v for k, v in report.user_properties if k == "terraform-check-count")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    if _COUNTS:
+        terminalreporter.section("terraform checks: what was checked")
+        for line in _COUNTS:
+            terminalreporter.write_line(line)

@@ -177,3 +177,13 @@ def test_derivation_reads_required_blocks_max_items_and_computed_getters():
             "settings": {"attrs": {"mode": "r"}, "min": 1, "max": 1},
         },
     }
+
+
+def test_module_call_with_an_undeclared_input_and_a_missing_required_one_is_reported():
+    report = tfschema.check_paths([FIXTURES / "module_calls" / "main.tf"], SCHEMA)
+
+    assert report.module_calls == 2
+    assert [(f.kind, f.address) for f in report.findings] == [
+        ("unknown-module-input", "module.bad.prot"),
+        ("missing-module-input", "module.bad.name"),
+    ]
