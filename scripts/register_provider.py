@@ -603,7 +603,7 @@ def provider_differences(current: Mapping[str, Any], settings: Settings) -> list
     config = (current.get("oauth2ProviderConfigOutput") or {}).get(config_key) or {}
     if settings.client_id is not None and config.get("clientId") != settings.client_id:
         diffs.append("client id")
-    if settings.vendor == "MicrosoftOauth2" and settings.tenant_id:
+    if vendor == "MicrosoftOauth2" and settings.tenant_id:
         discovery = config.get("oauthDiscovery") or {}
         where = discovery.get("discoveryUrl") or (
             discovery.get("authorizationServerMetadata") or {}
@@ -611,7 +611,7 @@ def provider_differences(current: Mapping[str, Any], settings: Settings) -> list
         # The tenant is not returned as such, only inside the discovery URL or issuer.
         if where and f"/{settings.tenant_id}/" not in where:
             diffs.append("tenant id")
-    if settings.vendor == "CustomOauth2" and settings.discovery_url:
+    if vendor == "CustomOauth2" and settings.discovery_url:
         discovery = (config.get("oauthDiscovery") or {}).get("discoveryUrl")
         if discovery != settings.discovery_url:
             diffs.append("discovery URL")
@@ -694,8 +694,13 @@ def ensure_credential_provider(clients: Clients, settings: Settings) -> Provider
         step = Step("credential provider", name, "unchanged", f"vendor {vendor}")
         return ProviderResult(step, current.get("callbackUrl"), vendor, current.get("status"))
 
+    # An update replaces the provider's whole configuration: whatever is not sent is lost.
     if settings.client_id is None:
         raise UsageError(f"credential provider {name!r} needs an update: give --client-id")
+    if vendor == "MicrosoftOauth2" and not settings.tenant_id:
+        raise UsageError(f"credential provider {name!r} needs an update: give --tenant-id")
+    if vendor == "CustomOauth2" and not settings.discovery_url:
+        raise UsageError(f"credential provider {name!r} needs an update: give --discovery-url")
     want = replace(settings, vendor=vendor)
     config = provider_config(want, clients.secrets)
     detail = "changed: " + ", ".join(diffs)
@@ -959,15 +964,21 @@ def verify(
             Check("provider ready", "ok" if ok else "failed", f"status {status or 'not reported'}")
         )
         diffs = provider_differences(provider, settings)
+        given = [
+            k for k, v in (("vendor", settings.vendor), ("client id", settings.client_id)) if v
+        ]
+        compared = (
+            " and ".join(given) + " as wanted (the secret value cannot be read back)"
+            if given
+            else "nothing to compare: no vendor or client id given"
+        )
         if settings.vendor and provider.get("credentialProviderVendor") != settings.vendor:
             diffs.insert(0, "vendor")
         out.checks.append(
             Check(
                 "provider settings match",
                 "failed" if diffs else "ok",
-                "differs: " + ", ".join(diffs)
-                if diffs
-                else "vendor and client id as wanted (the secret value cannot be read back)",
+                "differs: " + ", ".join(diffs) if diffs else compared,
             )
         )
         out.callback_url = provider.get("callbackUrl")

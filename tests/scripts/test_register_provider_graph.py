@@ -237,3 +237,24 @@ def test_tenant_change_is_detected_from_the_issuer(graph, capsys, monkeypatch):
         code = rp.main(args, clients_factory=aws.factory, env=graph_env())
     assert code == 0
     assert "would update - changed: tenant id" in capsys.readouterr().out
+
+
+def test_microsoft_update_without_the_tenant_is_refused_so_it_is_not_lost(capsys, monkeypatch):
+    monkeypatch.setenv("MS_CLIENT_SECRET", "fake-ms-secret")
+    with StubbedAws() as aws:
+        aws.workload([BINDING_URL])
+        aws.provider(
+            vendor="MicrosoftOauth2",
+            client_id="old-client-id",
+            issuer=f"https://login.microsoftonline.com/{TENANT}/v2.0",
+        )
+        args = ms_args("https://graph.microsoft.com", "--client-secret-env", "MS_CLIENT_SECRET")
+        i = args.index("--tenant-id")
+        del args[i : i + 2]
+        i = args.index("--entra-app-object-id")
+        del args[i : i + 2]
+        assert rp.main(args, clients_factory=aws.factory, env={}) == 2
+    assert f"credential provider {PROVIDER!r} needs an update: give --tenant-id" in (
+        capsys.readouterr().err
+    )
+    assert "UpdateOauth2CredentialProvider" not in aws.calls
