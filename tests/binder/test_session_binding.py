@@ -488,18 +488,21 @@ def test_healthz_needs_no_sign_in_and_makes_no_aws_call(binder):
     assert binder.aws_calls.calls == []
 
 
-def test_binding_accepts_only_get(binder, store):
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE", "HEAD"])
+def test_binding_accepts_only_get(method, binder, store, dynamodb):
     record_flow(store)
     binder.aws_calls.calls.clear()
 
-    response = binder.client.post(
+    response = binder.client.open(
         "/oauth2/session-binding",
+        method=method,
         query_string={"session_id": SESSION},
         headers={"x-amzn-oidc-data": binder.signer.token(ALICE_SUB)},
     )
 
     assert response.status_code == 405
     assert binder.aws_calls.calls == []
+    assert flow_status(dynamodb) == "pending", "the link is still usable"
 
 
 def test_configured_binding_path_is_the_only_one_served(make_binder, store):

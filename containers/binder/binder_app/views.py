@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from botocore.exceptions import BotoCoreError, ClientError
-from flask import Flask, g, redirect, render_template, request
+from flask import Flask, abort, g, redirect, render_template, request
 from identity_core.audit import AuditLog, session_hash
 from identity_core.aws import error_code
 from identity_core.pending import FlowRefused, PendingFlowStore
@@ -110,6 +110,10 @@ class Binder:
     style: Markup
 
     def bind(self) -> Any:
+        # Flask answers HEAD with the GET view; a HEAD (a link checker, a prefetch) must not
+        # use up the link or bind anything.
+        if request.method != "GET":
+            abort(405)
         # One session_id, shaped like AgentCore's: anything else never reaches the store or AWS.
         values = request.args.getlist("session_id")
         session_uri = values[0] if len(values) == 1 else ""
