@@ -173,12 +173,10 @@ def test_entry_point_serves_the_listener_and_key_endpoint_and_stops_cleanly(idp_
         _wait_for_port(raw["port"], process)
         _wait_for_port(raw["key_endpoint_port"], process)
         assert requests.get(f"http://127.0.0.1:{raw['port']}/nothing", timeout=5).status_code == 404
-        assert (
-            requests.get(
-                f"http://127.0.0.1:{raw['port']}/api/x", allow_redirects=False, timeout=5
-            ).status_code
-            == 302
-        )
+        base = f"http://127.0.0.1:{raw['port']}"
+        # As in Terraform: the page sends strangers to sign in, the API answers 401.
+        assert requests.get(f"{base}/", allow_redirects=False, timeout=5).status_code == 302
+        assert requests.get(f"{base}/api/x", allow_redirects=False, timeout=5).status_code == 401
     finally:
         process.terminate()
         output, _ = process.communicate(timeout=10)

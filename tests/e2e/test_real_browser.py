@@ -1,6 +1,6 @@
 """A real browser through the whole flow: Debian's chromium, driven by Playwright.
 
-bob signs in at the ALB, asks the agent, presses "Authorize", consents at the external
+carol signs in at the ALB, asks the agent, presses "Authorize", consents at the external
 service, comes back through AgentCore's callback and the binder, and sees his answer. The
 final page is saved as a screenshot under test-output/.
 """
@@ -45,12 +45,12 @@ def browser():
 
 def test_user_signs_in_authorizes_consents_and_gets_the_answer_in_a_real_browser(stack, browser):
     config = stack.config
-    user = config.users["bob"]
+    user = config.users["carol"]
     page = browser.new_context().new_page()
     page.set_default_timeout(15_000)
 
     page.goto(config.app_url + "/")
-    page.fill("#username", "bob")
+    page.fill("#username", "carol")
     page.fill("#password", user["password"])
     page.click("#sign-in")
     if page.locator("#authorize").count() and "consent" in page.url:
@@ -64,10 +64,10 @@ def test_user_signs_in_authorizes_consents_and_gets_the_answer_in_a_real_browser
     assert "github" in authorize.inner_text().lower()
     authorize.click()
 
-    # The external service's authorization server: bob signs in there too, then consents.
+    # The external service's authorization server: carol signs in there too, then consents.
     page.wait_for_selector("#username, #authorize")
     if page.locator("#username").count():
-        page.fill("#username", "bob")
+        page.fill("#username", "carol")
         page.fill("#password", user["password"])
         page.click("#sign-in")
     page.click("#authorize")
@@ -76,7 +76,7 @@ def test_user_signs_in_authorizes_consents_and_gets_the_answer_in_a_real_browser
     # the question it was asked before the detour.
     page.wait_for_url(f"{config.app_url}/?connected=github*")
     answer = page.locator("#log")
-    answer.get_by_text("bob", exact=False).first.wait_for()
+    answer.get_by_text("bird-census", exact=False).first.wait_for()
 
     OUTPUT.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(OUTPUT / "consent-flow-final.png"), full_page=True)
