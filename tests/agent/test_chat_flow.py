@@ -369,3 +369,36 @@ def test_oversize_body_is_refused_without_aws_calls(client, signer, stub, aws_ca
     assert response.status_code == 413
     assert response.is_json
     assert aws_calls == []
+
+
+def test_cross_site_form_post_cannot_start_a_turn(client, signer, stub, aws_calls):
+    response = client.post(
+        "/api/chat",
+        data='{"message": "reconnect"}',
+        content_type="text/plain",
+        headers=headers(signer),
+    )
+
+    assert response.status_code == 400
+    assert aws_calls == []
+
+
+def test_session_agentcore_no_longer_knows_is_replaced_by_a_new_flow(
+    client, signer, stub, dynamodb, table
+):
+    expect_workload_token(stub)
+    expect_new_flow(stub)
+    stub.add_client_error(
+        "get_resource_oauth2_token",
+        "ValidationException",
+        "session expired",
+        400,
+        resource_params(sessionUri=SESSION_1),
+    )
+    expect_new_flow(stub, SESSION_2, AUTH_URL_2)
+
+    chat(client, signer, "list my repos")
+    again = chat(client, signer, "list my repos")
+
+    assert again.get_json()["authorization"]["url"] == AUTH_URL_2
+    assert pending_pointer(dynamodb, table)["session_uri"]["S"] == SESSION_2

@@ -40,6 +40,8 @@ def index() -> Any:
 @require_identity
 def chat() -> Any:
     try:
+        # Only an application/json body parses: a cross-site form post (the one kind of
+        # cross-origin request a browser sends without asking) cannot start a turn.
         message, history = _parse(request.get_json(silent=True))
     except BadChatRequest as exc:
         return json_error(400, "bad_request", str(exc))
