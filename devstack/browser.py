@@ -47,28 +47,31 @@ class Browser:
     def post_json(self, url: str, body: dict[str, Any]) -> requests.Response:
         return self.http.post(url, json=body, timeout=TIMEOUT_SECONDS)
 
+    def _form(self, page: requests.Response, action_suffix: str) -> dict[str, Any] | None:
+        parser = _Forms()
+        parser.feed(page.text)
+        return next((f for f in parser.forms if f["action"].endswith(action_suffix)), None)
+
     def submit(
         self, page: requests.Response, action_suffix: str, **fields: str
     ) -> requests.Response:
         """Submit the form on ``page`` whose action ends with ``action_suffix``."""
-        parser = _Forms()
-        parser.feed(page.text)
-        for form in parser.forms:
-            if form["action"].endswith(action_suffix):
-                data = {**form["fields"], **fields}
-                target = urljoin(page.url, form["action"])
-                return self.http.post(target, data=data, timeout=TIMEOUT_SECONDS)
-        raise AssertionError(f"{self.name}: no form ending in {action_suffix!r} on {page.url}")
+        form = self._form(page, action_suffix)
+        if form is None:
+            raise AssertionError(f"{self.name}: no form ending in {action_suffix!r} on {page.url}")
+        target = urljoin(page.url, form["action"])
+        return self.http.post(target, data={**form["fields"], **fields}, timeout=TIMEOUT_SECONDS)
 
     def sign_in_if_asked(
         self, page: requests.Response, username: str, password: str
     ) -> requests.Response:
         """At an identity provider's login page, sign in; on any other page, do nothing."""
-        if 'id="sign-in"' in page.text:
+        if self._form(page, "/login"):
             page = self.submit(page, "/login", username=username, password=password)
         return page
 
     def consent_if_asked(self, page: requests.Response) -> requests.Response:
-        if 'id="authorize"' in page.text:
+        """At an authorization server's consent page, consent; elsewhere, do nothing."""
+        if self._form(page, "/consent"):
             page = self.submit(page, "/consent")
         return page

@@ -187,11 +187,14 @@ class Story:
             timeout=5,
         ).raise_for_status()
         links_before = len(self.audit("authorization.required"))
+        refreshes_before = self.agentcore_stats().get("refreshes", 0)
         chat = self.chat("alice", REPO_REQUEST)
         if chat.authorization or any(r not in chat.reply for r in self.repos_of("alice")):
             raise StepFailed(step, f"expected her repositories without consent: {chat.body}")
         if len(self.audit("authorization.required")) != links_before:
             raise StepFailed(step, "the agent asked for consent again")
+        if self.agentcore_stats().get("refreshes", 0) != refreshes_before + 1:
+            raise StepFailed(step, "AgentCore did not renew the token with the refresh token")
         self.say(
             "4. alice's access token expired; AgentCore renewed it with the refresh token "
             "and the agent answered without asking her to consent again."

@@ -120,7 +120,7 @@ class StackConfig:
             "AWS_DEFAULT_REGION": self.region,
             # Not credentials: moto and the emulator accept any key pair; botocore only needs
             # something to sign with.
-            "AWS_ACCESS_KEY_ID": "devstack",
+            "AWS_ACCESS_KEY_ID": "DEVSTACKLOCALONLY000",
             "AWS_SECRET_ACCESS_KEY": "devstack",
             "AWS_EC2_METADATA_DISABLED": "true",
             "AWS_CONFIG_FILE": os.devnull,
