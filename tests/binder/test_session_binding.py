@@ -437,6 +437,7 @@ def test_agentcore_timeout_is_retried_a_bounded_number_of_times_then_503(
     assert response.headers["Retry-After"] == "10"
     assert calls.names == ["CompleteResourceTokenAuth"]
     assert len(recording_agentcore.requests) == 3
+    assert flow_status(dynamodb) == "pending", "the link is given back for the user's retry"
 
 
 # --- what every page carries --------------------------------------------------------------
