@@ -116,7 +116,7 @@ def test_user_id_sent_to_agentcore_is_the_shared_derivation_of_the_header(
 
 
 def test_warm_cache_makes_exactly_one_agentcore_call_per_turn(
-    client, signer, stub, aws_calls, github
+    client, signer, stub, aws_calls, github, audit
 ):
     expect_workload_token(stub)
     expect_resource(stub, {"accessToken": EXTERNAL_TOKEN})
@@ -134,6 +134,19 @@ def test_warm_cache_makes_exactly_one_agentcore_call_per_turn(
         ("/user/repos", f"Bearer {EXTERNAL_TOKEN}"),
         ("/user", f"Bearer {EXTERNAL_TOKEN}"),
     ]
+    chain = [(e["event"], e.get("tool"), e.get("status")) for e in audit]
+    assert chain == [
+        ("identity.verified", None, None),
+        ("workload_token.fetched", None, None),
+        ("oauth_token.obtained", None, None),
+        ("tool.call", "github_repositories", "success"),
+        ("identity.verified", None, None),
+        ("workload_token.cache_hit", None, None),
+        ("oauth_token.obtained", None, None),
+        ("tool.call", "github_profile", "success"),
+    ]
+    assert all(e["user_id"] == ALICE and e["trace_id"] for e in audit)
+    assert all(isinstance(e["latency_ms"], float) for e in audit if e["event"] == "tool.call")
 
 
 def test_polls_carry_return_url_and_first_session_and_never_force(
@@ -266,7 +279,7 @@ def test_workload_token_rejected_twice_is_not_retried_again(client, signer, stub
     assert response.get_json()["error"] == "unavailable"
 
 
-def test_agentcore_throttling_answers_503_without_echoing_aws_text(client, signer, stub):
+def test_agentcore_throttling_answers_503_without_echoing_aws_text(client, signer, stub, audit):
     expect_workload_token(stub)
     stub.add_client_error(
         "get_resource_oauth2_token",
@@ -281,6 +294,8 @@ def test_agentcore_throttling_answers_503_without_echoing_aws_text(client, signe
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert "arn:" not in response.get_data(as_text=True)
+    tool_calls = [e for e in audit if e["event"] == "tool.call"]
+    assert [(e["tool"], e["status"]) for e in tool_calls] == [("github_repositories", "error")]
 
 
 def test_microsoft_provider_always_asks_for_offline_access(make_app, signer, stub):

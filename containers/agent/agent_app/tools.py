@@ -50,16 +50,20 @@ class Tools:
 
     def run(self, name: str, user_id: str) -> ToolOutcome:
         started = time.perf_counter()
-        outcome = self._run(name, user_id)
-        status = "authorization_required" if outcome.authorization else outcome.status
-        self._audit.event(
-            "tool.call",
-            outcome="ok" if status == "success" else status,
-            tool=name,
-            status=status,
-            latency_ms=round((time.perf_counter() - started) * 1000, 1),
-        )
-        return outcome
+        status = "error"
+        try:
+            outcome = self._run(name, user_id)
+            status = "authorization_required" if outcome.authorization else outcome.status
+            return outcome
+        finally:
+            # Also when AgentCore or the table failed: the chain must show where it stopped.
+            self._audit.event(
+                "tool.call",
+                outcome="ok" if status == "success" else status,
+                tool=name,
+                status=status,
+                latency_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
 
     def _run(self, name: str, user_id: str) -> ToolOutcome:
         if name == RECONNECT:
