@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.containers.test_images_start import CONTAINERS, CONTEXT, _instructions
+from tests.containers.dockerfile import CONTAINERS, CONTEXT, instructions
 
 pytestmark = pytest.mark.containers
 
@@ -33,10 +33,10 @@ def test_dockerfile_passes_hadolint(dockerfile):
 
 
 def test_final_stage_is_slim_non_root_and_without_build_tools(dockerfile):
-    instructions = _instructions(dockerfile)
-    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
-    base = instructions[last_from][1].split()[0]
-    final = instructions[last_from + 1 :]
+    parsed = instructions(dockerfile)
+    last_from = max(i for i, (kw, _) in enumerate(parsed) if kw == "FROM")
+    base = parsed[last_from][1].split()[0]
+    final = parsed[last_from + 1 :]
 
     assert re.fullmatch(r"python:3\.\d+-slim(@sha256:[0-9a-f]{64})?", base), base
     users = [args for kw, args in final if kw == "USER"]

@@ -14,25 +14,23 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
+from tests.containers.dockerfile import CONTAINERS, CONTEXT, FinalStage, final_stage
 from tests.support.alb_tokens import AlbSigner, core_environ, key_endpoint
 
 pytestmark = pytest.mark.containers
 
 ROOT = Path(__file__).resolve().parents[2]
-CONTEXT = ROOT / "containers"
 VENV_CACHE = ROOT / ".venv-images"
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 15
@@ -54,53 +52,6 @@ REQUIRED = {
     "binder": ["ALB_ARN", "PENDING_FLOW_TABLE"],
     "agent": ["ALB_ARN", "WORKLOAD_NAME"],
 }
-CONTAINERS = ["agent", "binder"]
-
-
-@dataclass
-class FinalStage:
-    workdir: str
-    copies: list[tuple[list[str], str]]
-    cmd: list[str]
-
-
-def _instructions(dockerfile: Path) -> list[tuple[str, str]]:
-    """(INSTRUCTION, arguments) pairs, with continuation lines joined and comments dropped."""
-    instructions: list[tuple[str, str]] = []
-    pending = ""
-    for raw in dockerfile.read_text().splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.endswith("\\"):
-            pending += line[:-1] + " "
-            continue
-        line = pending + line
-        pending = ""
-        keyword, _, args = line.partition(" ")
-        instructions.append((keyword.upper(), args.strip()))
-    return instructions
-
-
-def final_stage(dockerfile: Path) -> FinalStage:
-    instructions = _instructions(dockerfile)
-    last_from = max(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
-    workdir, copies, cmd = "/", [], None
-    for keyword, args in instructions[last_from + 1 :]:
-        if keyword == "WORKDIR":
-            workdir = os.path.join(workdir, args)
-        elif keyword == "COPY":
-            words = shlex.split(args)
-            if any(w.startswith("--from") for w in words):
-                continue  # built artefacts: stood in for by the venv below
-            words = [w for w in words if not w.startswith("--")]
-            *sources, dest = words
-            copies.append((sources, os.path.join(workdir, dest)))
-        elif keyword == "CMD":
-            assert args.startswith("["), "CMD must be in exec form (signals reach gunicorn)"
-            cmd = __import__("json").loads(args)
-    assert cmd, f"{dockerfile} has no CMD in its final stage"
-    return FinalStage(workdir=workdir, copies=copies, cmd=cmd)
 
 
 def lay_out(stage: FinalStage, root: Path) -> Path:
