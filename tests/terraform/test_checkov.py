@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 
 import pytest
@@ -38,10 +39,31 @@ def run_checkov(*args: str) -> dict:
     )
     # Exit code 1 means failed checks, which the callers inspect; anything else is a crash.
     assert result.returncode in (0, 1), f"checkov exited {result.returncode}:\n{result.stderr}"
-    reports = json.loads(result.stdout)
-    reports = reports if isinstance(reports, list) else [reports]
-    assert [r.get("check_type") for r in reports] == ["terraform"], result.stdout[:500]
-    return reports[0]
+    return merge(result.stdout)
+
+
+def merge(output: str) -> dict:
+    """One report from checkov's JSON output, which holds one document per --directory."""
+    decoder = json.JSONDecoder()
+    documents, position = [], 0
+    while position < len(output.rstrip()):
+        document, position = decoder.raw_decode(output, position)
+        documents += document if isinstance(document, list) else [document]
+        while position < len(output) and output[position].isspace():
+            position += 1
+    assert {d.get("check_type") for d in documents} == {"terraform"}, output[:500]
+    merged: dict = {"results": {}, "summary": {}}
+    for document in documents:
+        for key, values in document["results"].items():
+            merged["results"].setdefault(key, []).extend(values)
+        for key, value in document["summary"].items():
+            total = merged["summary"].get(key)
+            merged["summary"][key] = (
+                value if total is None or isinstance(value, str) else total + value
+            )
+    for key in ("failed_checks", "passed_checks", "skipped_checks", "parsing_errors"):
+        merged["results"].setdefault(key, [])
+    return merged
 
 
 def failed(report: dict) -> list[tuple[str, str]]:
@@ -98,12 +120,30 @@ def test_every_check_skipped_by_config_has_its_reason_on_the_same_line():
         assert len(reason) >= 30, f"{check_id}: no reason on its line in {CONFIG.name}"
 
 
-def test_custom_checks_catch_each_planted_defect():
-    report = run_checkov(
-        "--directory", str(FIXTURES / "checkov_insecure"), "--check", ",".join(CUSTOM)
+@pytest.fixture(scope="module")
+def fixture_report(tmp_path_factory) -> dict:
+    # One run over copies of the fixture folders side by side: checkov's start-up is most of
+    # its time (and several --directory flags make it report the first folder repeatedly).
+    root = tmp_path_factory.mktemp("checkov-fixtures")
+    for name in ("checkov_insecure", "stack_secure"):
+        shutil.copytree(FIXTURES / name, root / name)
+    (root / "broken").mkdir()
+    (root / "broken" / "main.tf").write_text(
+        'resource "aws_lb" "x" {\n  name =\n', encoding="utf-8"
+    )
+    return run_checkov("--directory", str(root), "--check", ",".join(CUSTOM))
+
+
+def failed_in(report: dict, folder: str) -> list[tuple[str, str]]:
+    return sorted(
+        (f["check_id"], f["resource"])
+        for f in report["results"]["failed_checks"]
+        if f"/{folder}/" in f["file_abs_path"]
     )
 
-    assert failed(report) == [
+
+def test_custom_checks_catch_each_planted_defect(fixture_report):
+    assert failed_in(fixture_report, "checkov_insecure") == [
         ("CKV_AECS_1", "aws_lb_listener_rule.forward_before_sign_in"),
         ("CKV_AECS_1", "aws_lb_listener_rule.forward_without_sign_in"),
         ("CKV_AECS_2", "aws_lb_listener_rule.api_redirects_to_sign_in"),
@@ -111,19 +151,21 @@ def test_custom_checks_catch_each_planted_defect():
         ("CKV_AECS_4", "aws_iam_policy_document.agentcore_wildcard"),
         ("CKV_AECS_5", "aws_iam_role_policy.star_action"),
     ]
-    assert report["summary"]["parsing_errors"] == 0
 
 
-def test_custom_checks_pass_the_secure_fixture():
-    report = run_checkov("--directory", str(FIXTURES / "stack_secure"), "--check", ",".join(CUSTOM))
+def test_custom_checks_pass_the_secure_fixture(fixture_report):
+    passed = [
+        p
+        for p in fixture_report["results"]["passed_checks"]
+        if "/stack_secure/" in p["file_abs_path"]
+    ]
 
-    assert failed(report) == []
-    assert report["summary"]["passed"] > 0
+    assert failed_in(fixture_report, "stack_secure") == []
+    assert {p["check_id"] for p in passed} >= {"CKV_AECS_1", "CKV_AECS_3", "CKV_AECS_4"}
 
 
-def test_a_file_that_does_not_parse_is_reported(tmp_path):
-    (tmp_path / "main.tf").write_text('resource "aws_lb" "x" {\n  name =\n', encoding="utf-8")
+def test_a_file_that_does_not_parse_is_reported(fixture_report):
+    errors = fixture_report["results"]["parsing_errors"]
 
-    report = run_checkov("--directory", str(tmp_path))
-
-    assert report["summary"]["parsing_errors"] == 1
+    assert fixture_report["summary"]["parsing_errors"] == 1
+    assert [e.rsplit("/", 2)[-1] for e in errors] == ["main.tf"]
