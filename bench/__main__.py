@@ -35,6 +35,7 @@ for folder in ("containers/agent", "containers/binder"):
 
 import boto3  # noqa: E402
 import requests  # noqa: E402
+from botocore.config import Config  # noqa: E402
 from cryptography.hazmat.primitives import hashes  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature  # noqa: E402
@@ -107,14 +108,16 @@ def _create_table(moto_url: str) -> str:
 def _counting_app(environ: dict[str, str], agentcore_url: str, moto_url: str):
     from agent_app import create_app
 
-    agentcore = _session().client("bedrock-agentcore", endpoint_url=agentcore_url)
+    # As many pooled connections as concurrent requests, like identity_core.aws.client.
+    pool = Config(max_pool_connections=64)
+    agentcore = _session().client("bedrock-agentcore", endpoint_url=agentcore_url, config=pool)
     calls: list[str] = []
     # Counted on the client itself, through botocore's event hooks: every operation the app
     # asks for, whatever the recording endpoint sees.
     agentcore.meta.events.register(
         "before-call.bedrock-agentcore", lambda model, **_: calls.append(model.name)
     )
-    dynamodb = _session().client("dynamodb", endpoint_url=moto_url)
+    dynamodb = _session().client("dynamodb", endpoint_url=moto_url, config=pool)
     app = create_app(environ, agentcore=agentcore, dynamodb=dynamodb)
     _quiet()
     return app, calls
