@@ -105,6 +105,18 @@ def test_inline_skips_carry_a_reason(project_report):
         )
 
 
+def test_inline_skips_are_listed_in_the_config_too(project_report):
+    listed: dict[str, set[str]] = {}
+    for match in re.finditer(r"^# inline (\S+): ([\w,]+): (.{20,})$", CONFIG.read_text(), re.M):
+        listed[match.group(1)] = set(match.group(2).split(","))
+
+    for skipped in project_report["results"]["skipped_checks"]:
+        assert skipped["check_id"] in listed.get(skipped["resource"], set()), (
+            f"{skipped['check_id']} on {skipped['resource']} is skipped inline but not listed "
+            f"in {CONFIG.name} as `# inline {skipped['resource']}: <ids>: <reason>`"
+        )
+
+
 def skipped_in_config() -> list[str]:
     return yaml.safe_load(CONFIG.read_text(encoding="utf-8")).get("skip-check", [])
 
