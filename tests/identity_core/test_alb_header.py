@@ -85,6 +85,10 @@ def _tampered_payload(signer: AlbSigner) -> str:
     return f"{head}.{body}.{sig}"
 
 
+def _swap_signature_char(token: str, char: str) -> str:
+    return token[:-6] + char + token[-5:]
+
+
 FORGED = {
     "other_signer": lambda s: s.token(signer=OTHER_ALB_ARN),
     "other_client": lambda s: s.token(client="another-app"),
@@ -100,6 +104,12 @@ FORGED = {
     "kid_has_a_query": lambda s: s.token(header={"kid": "abc?x=1"}),
     "unknown_kid": lambda s: s.token(header={"kid": "0000-unknown"}),
     "oversize": lambda s: s.token(claims={"pad": "x" * 20_000}),
+    "standard_base64_alphabet": lambda s: _swap_signature_char(s.token(), "+"),
+    "short_signature": lambda s: s.token().rsplit(".", 1)[0] + "." + b64_padded(b"\x01" * 32),
+    "payload_without_exp": lambda s: s.token(claims={"exp": None}),
+    "payload_exp_is_text": lambda s: s.token(claims={"exp": "2999-01-01"}),
+    "payload_from_another_issuer": lambda s: s.token(claims={"iss": "https://evil.example/v2.0"}),
+    "payload_without_sub": lambda s: s.token(claims={"sub": ""}),
     "not_a_jwt": lambda s: "plainly-not-a-token",
     "empty": lambda s: "",
 }
@@ -162,3 +172,16 @@ def test_user_id_longer_than_agentcore_allows_is_refused(signer, verifier):
     identity = verifier.verify(signer.token("s" * 130))
     with pytest.raises(InvalidIdentity):
         derive_user_id(identity, "entra+")
+
+
+def test_pyjwt_full_decode_agrees_on_an_alb_token(signer, verifier):
+    """The fast path must accept exactly what the library accepts for a genuine ALB token."""
+    token = signer.token("alice-sub-0001")
+    by_library = jwt.decode(
+        token,
+        signer.key.public_key(),
+        algorithms=["ES256"],
+        issuer=ISSUER,
+        options={"verify_aud": False},
+    )
+    assert verifier.verify(token).claims == by_library
