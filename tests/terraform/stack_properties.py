@@ -450,6 +450,56 @@ def return_url_violations(stack: Stack) -> Result:
     return result
 
 
+def _alb_path_match(pattern: str, path: str) -> bool:
+    # ALB path patterns: `*` any run of characters, `?` one character, case-sensitive.
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, path) is not None
+
+
+def binding_route_violations(stack: Stack) -> Result:
+    """The path of the agent's SESSION_BINDING_URL reaches the binder, through sign-in.
+
+    AgentCore sends the browser there after consent; the first rule (lowest priority number)
+    whose path pattern matches it must be one that forwards to the binder's target group.
+    """
+    result = Result()
+    urls = set()
+    binder_groups = set()
+    for service in stack.of("aws_ecs_service"):
+        task = stack.ref(service.get("task_definition"), "aws_ecs_task_definition") or {}
+        for env in (container_environment(task) or {}).values():
+            if "SESSION_BINDING_URL" in env:
+                urls.add(env["SESSION_BINDING_URL"])
+        if _service_kind(service, task) == "binder":
+            binder_groups |= {
+                lb.get("target_group_arn") for lb in as_list(service.get("load_balancer"))
+            }
+    for url in sorted(urls):
+        result.checked += 1
+        path = "/" + url.split("://", 1)[-1].split("/", 1)[-1].split("?", 1)[0]
+        rules = sorted(
+            (
+                r
+                for r in stack.of("aws_lb_listener_rule")
+                if any(_alb_path_match(p, path) for p in _paths(r))
+            ),
+            key=lambda r: (
+                r.get("priority") if isinstance(r.get("priority"), int | float) else 50001
+            ),
+        )
+        if not rules:
+            result.violations.append(f"no listener rule matches the binding path {path}")
+            continue
+        targets = {t for a in as_list(rules[0].get("action")) for t in _forward_targets(a)}
+        if not targets or not targets <= binder_groups:
+            result.violations.append(
+                f"{stack.address(rules[0])}: the first rule for {path} forwards elsewhere"
+            )
+    if not urls:
+        result.violations.append("no task sets SESSION_BINDING_URL")
+    return result
+
+
 # --------------------------------------------------------------------------------------------
 # Task role policies
 # --------------------------------------------------------------------------------------------
@@ -615,8 +665,14 @@ def secret_declaration_violations(root: Path, files: list[Path], tfvars: Path) -
                     result.violations.append(f"{rel}: variable {name} is not sensitive")
                 if "default" in spec and spec["default"] is not None:
                     result.violations.append(f"{rel}: variable {name} has a default")
-        for kind in ("resource", "data", "module", "locals", "output"):
-            _literal_secrets(doc.get(kind), f"{rel}: {kind}", result.violations)
+        for kind in ("resource", "data"):
+            for entry in doc.get(kind, []):
+                for tf_type, by_name in entry.items():
+                    for name, body in by_name.items():
+                        _literal_secrets(body, f"{rel}: {tf_type}.{name}", result.violations)
+        for kind in ("module", "locals", "output"):
+            for entry in doc.get(kind, []):
+                _literal_secrets(entry, f"{rel}: {kind}", result.violations)
     if not oidc_found:
         result.violations.append("the root module declares no OIDC client secret variable")
     example = _hcl(tfvars)

@@ -53,6 +53,11 @@ PROPERTIES = [
         ["aws_bedrockagentcore_workload_identity.this: allowed_resource_oauth2_return_urls"],
     ),
     (
+        "session-binding-path-routes-to-the-binder",
+        sp.binding_route_violations,
+        ["aws_lb_listener_rule.binding_to_agent: the first rule for /oauth2/session-binding"],
+    ),
+    (
         "task-roles-hold-exactly-their-agentcore-actions",
         _task_roles,
         [
@@ -158,10 +163,11 @@ def test_insecure_fixture_secret_declarations_are_caught():
         root, [root / "main.tf"], root / "terraform.tfvars.example"
     )
 
-    assert [v.split(": ", 1)[1][:40] for v in result.violations] == [
-        "variable oidc_client_secret is not sensi",
-        "variable oidc_client_secret has a defaul",
-        "resource[15].aws_bedrockagentcore_oauth2",
+    assert [v.split(": ", 1)[1] for v in result.violations] == [
+        "variable oidc_client_secret is not sensitive",
+        "variable oidc_client_secret has a default",
+        "aws_bedrockagentcore_oauth2_credential_provider.github.oauth2_provider_config[0]"
+        ".github_oauth2_provider_config[0]: client_secret is the literal 'fixt'...",
     ]
 
 
