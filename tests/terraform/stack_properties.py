@@ -68,7 +68,7 @@ def is_secret_name(name: str) -> bool:
 # --------------------------------------------------------------------------------------------
 
 
-def _hcl(path: Path) -> dict:
+def read_hcl(path: Path) -> dict:
     with path.open(encoding="utf-8") as handle:
         return hcl2.load(handle, serialization_options=hcl2.SerializationOptions(
             strip_string_quotes=True, with_comments=False))  # fmt: skip
@@ -77,7 +77,7 @@ def _hcl(path: Path) -> dict:
 def declared_variables(module_dir: Path) -> dict[str, dict]:
     found: dict[str, dict] = {}
     for path in sorted(module_dir.glob("*.tf")):
-        for entry in _hcl(path).get("variable", []):
+        for entry in read_hcl(path).get("variable", []):
             found.update(entry)
     return found
 
@@ -120,7 +120,7 @@ def set_arguments(files: list[Path]) -> dict[tuple[str, str, str], set[str]]:
     """{(kind, type, name): arguments written in its body} for the blocks of one module."""
     found: dict[tuple[str, str, str], set[str]] = {}
     for path in files:
-        doc = _hcl(path)
+        doc = read_hcl(path)
         for kind in ("resource", "data"):
             for entry in doc.get(kind, []):
                 for tf_type, by_name in entry.items():
@@ -188,7 +188,7 @@ def load_stack(
 ) -> Stack:
     """Evaluate a copy of `root` (and the modules it calls) with the example variables."""
     variables = declared_variables(root)
-    given: dict = _hcl(root / vars_file) if vars_file else {}
+    given: dict = read_hcl(root / vars_file) if vars_file else {}
     placeholders: dict[str, str | dict[str, str]] = {}
     # A map of secrets is keyed like some map in the example (credential providers by name).
     example_keys = sorted(
@@ -653,7 +653,7 @@ def secret_declaration_violations(root: Path, files: list[Path], tfvars: Path) -
     result = Result()
     oidc_found = False
     for path in files:
-        doc = _hcl(path)
+        doc = read_hcl(path)
         rel = path.relative_to(root)
         for entry in doc.get("variable", []):
             for name, spec in entry.items():
@@ -675,7 +675,7 @@ def secret_declaration_violations(root: Path, files: list[Path], tfvars: Path) -
                 _literal_secrets(entry, f"{rel}: {kind}", result.violations)
     if not oidc_found:
         result.violations.append("the root module declares no OIDC client secret variable")
-    example = _hcl(tfvars)
+    example = read_hcl(tfvars)
     for name in example:
         if is_secret_name(name):
             result.violations.append(f"{tfvars.name} sets the secret variable {name}")

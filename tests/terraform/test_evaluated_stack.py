@@ -208,3 +208,18 @@ def test_unset_optional_and_generic_computed_names_are_rewritten_but_not_variabl
         "d = var.repository_url\n"
         "e = aws_lb.this.id\n"
     )
+
+
+def test_example_tfvars_sets_declared_variables_and_every_required_one_but_the_secrets(request):
+    declared = sp.declared_variables(TERRAFORM_DIR)
+    example = sp.read_hcl(TERRAFORM_DIR / "terraform.tfvars.example")
+    required = {name for name, spec in declared.items() if "default" not in spec}
+
+    report_count(
+        request, f"example tfvars: {len(example)} values for {len(declared)} root variables"
+    )
+    assert sorted(set(example) - set(declared)) == []
+    # What the example leaves out is exactly the secrets, which come from the environment.
+    assert sorted(required - set(example)) == sorted(
+        name for name in required if sp.is_secret_name(name)
+    )
