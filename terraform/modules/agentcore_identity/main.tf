@@ -15,6 +15,9 @@ locals {
   workload_directory_arn = "${local.arn_prefix}:workload-identity-directory/default"
   token_vault_arn        = "${local.arn_prefix}:token-vault/default"
 
+  # KMS alias names allow no dots, which workload names may contain.
+  alias_prefix = "alias/${replace(var.workload_name, ".", "-")}"
+
   # One resource block per vendor keeps each block plain; the merged maps below are what
   # the rest of the module reads.
   github_providers    = { for name, p in var.credential_providers : name => p if p.vendor == "GithubOauth2" }
@@ -153,7 +156,7 @@ resource "aws_kms_key" "token_vault" {
 }
 
 resource "aws_kms_alias" "token_vault" {
-  name          = "alias/${var.workload_name}-token-vault"
+  name          = "${local.alias_prefix}-token-vault"
   target_key_id = aws_kms_key.token_vault.key_id
 }
 
@@ -202,7 +205,7 @@ resource "aws_kms_key" "table" {
 }
 
 resource "aws_kms_alias" "table" {
-  name          = "alias/${var.workload_name}-pending-flows"
+  name          = "${local.alias_prefix}-pending-flows"
   target_key_id = aws_kms_key.table.key_id
 }
 

@@ -134,7 +134,31 @@ resource "aws_s3_bucket_lifecycle_configuration" "access_logs" {
   depends_on = [aws_s3_bucket_versioning.access_logs]
 }
 
+# Regions launched before August 2022 deliver access logs as the regional Elastic Load
+# Balancing account; newer ones as the log delivery service principal. Both are allowed,
+# each on this account's log prefix only.
+data "aws_elb_service_account" "this" {
+  count = var.access_logs_allow_elb_account ? 1 : 0
+}
+
+data "aws_iam_policy_document" "access_logs_elb_account" {
+  count = var.access_logs_allow_elb_account ? 1 : 0
+
+  statement {
+    sid       = "ElbAccountLogDelivery"
+    actions   = ["s3:PutObject"]
+    resources = ["${aws_s3_bucket.access_logs.arn}/${local.access_logs_prefix}/AWSLogs/${local.account_id}/*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.this[0].arn]
+    }
+  }
+}
+
 data "aws_iam_policy_document" "access_logs" {
+  source_policy_documents = data.aws_iam_policy_document.access_logs_elb_account[*].json
+
   statement {
     sid       = "ElbLogDelivery"
     actions   = ["s3:PutObject"]

@@ -115,6 +115,12 @@ variable "access_log_retention_days" {
   }
 }
 
+variable "access_logs_allow_elb_account" {
+  description = "Determines whether the regional Elastic Load Balancing account may also write the access logs, as regions launched before August 2022 require. Turn off in regions the provider's aws_elb_service_account does not know."
+  type        = bool
+  default     = true
+}
+
 variable "access_logs_force_destroy" {
   description = "Determines whether terraform destroy may delete the access logs bucket with its logs in it."
   type        = bool
