@@ -530,10 +530,44 @@ resource "aws_wafv2_web_acl" "this" {
         name        = "AWSManagedRulesCommonRuleSet"
         vendor_name = "AWS"
 
-        # The rule blocks bodies over 8 KB; a chat message with its history is often
-        # larger, so the rule only counts. The containers cap body sizes themselves.
+        # The body rules only count: a chat message with its history is often over the 8 KB
+        # of SizeRestrictions_BODY, and users paste code, markup, paths and URLs that the
+        # others take for attacks. The containers bound body sizes and treat every message
+        # as text; the URI, query and header rules of the group still block.
         rule_action_override {
           name = "SizeRestrictions_BODY"
+
+          action_to_use {
+            count {}
+          }
+        }
+
+        rule_action_override {
+          name = "CrossSiteScripting_BODY"
+
+          action_to_use {
+            count {}
+          }
+        }
+
+        rule_action_override {
+          name = "GenericLFI_BODY"
+
+          action_to_use {
+            count {}
+          }
+        }
+
+        rule_action_override {
+          name = "GenericRFI_BODY"
+
+          action_to_use {
+            count {}
+          }
+        }
+
+        rule_action_override {
+          name = "EC2MetaDataSSRF_BODY"
 
           action_to_use {
             count {}

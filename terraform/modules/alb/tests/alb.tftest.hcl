@@ -116,19 +116,22 @@ run "tls_and_header_hygiene_are_on_by_default" {
   }
 }
 
-run "waf_counts_large_bodies_instead_of_blocking_them" {
+run "waf_counts_chat_bodies_instead_of_blocking_them" {
   command = plan
 
   assert {
-    condition = contains(
-      flatten([
-        for r in aws_wafv2_web_acl.this[0].rule : [
-          for o in r.statement[0].managed_rule_group_statement[0].rule_action_override : o.name if length(o.action_to_use[0].count) > 0
-        ] if r.name == "aws-common"
-      ]),
+    condition = toset(flatten([
+      for r in aws_wafv2_web_acl.this[0].rule : [
+        for o in r.statement[0].managed_rule_group_statement[0].rule_action_override : o.name if length(o.action_to_use[0].count) > 0
+      ] if r.name == "aws-common"
+      ])) == toset([
       "SizeRestrictions_BODY",
-    )
-    error_message = "The common rule set must only count SizeRestrictions_BODY, so chat bodies pass."
+      "CrossSiteScripting_BODY",
+      "GenericLFI_BODY",
+      "GenericRFI_BODY",
+      "EC2MetaDataSSRF_BODY",
+    ])
+    error_message = "The common rule set must only count its body rules, so chat bodies pass, and keep blocking the rest."
   }
 }
 
