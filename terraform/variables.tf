@@ -193,7 +193,7 @@ variable "agent_credential_provider" {
 }
 
 variable "agent_credential_provider_scopes" {
-  description = "OAuth scopes the agent asks the external service for (MicrosoftOauth2 needs offline_access for refresh tokens)."
+  description = "OAuth scopes the agent asks the external service for (for MicrosoftOauth2 the agent adds offline_access itself, for refresh tokens)."
   type        = list(string)
   default     = ["repo", "read:user"]
 
