@@ -85,7 +85,8 @@ def declared_variables(module_dir: Path) -> dict[str, dict]:
 class Stack:
     """The evaluated instances of one root module, by type and by id."""
 
-    def __init__(self, raw: dict, placeholders: dict):
+    def __init__(self, raw: dict, placeholders: dict, root: Path):
+        self.root = root  # the source tree (the evaluated copy is gone)
         self.raw = raw
         self.placeholders = placeholders  # variable name: placeholder string or map
         # Resources and data sources only: a module call's inputs are followed to where they
@@ -114,6 +115,9 @@ _REFERENCE = re.compile(
     r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+)\.([A-Za-z_][\w-]*)((?:\[[^\]\[]*\])?)\.([a-z0-9_]+)\b"
 )
 _RESOLVED = {"id", "arn", "json"}
+_FOR_OVER_RESOURCE = re.compile(
+    r"(\bfor\s+\w+(?:\s*,\s*\w+)?\s+in\s+)((?:data\.)?aws_[a-z0-9_]+\.[A-Za-z_][\w-]*)(\s*:)"
+)
 
 
 def set_arguments(files: list[Path]) -> dict[tuple[str, str, str], set[str]]:
@@ -163,7 +167,7 @@ def rewrite_computed_references(
     inside `jsonencode` nulls the whole document. Rewritten, `...workload_identity_arn` becomes
     the workload identity's UUID: the link to the block survives, the value was never known.
     Rewritten too: an optional attribute the block does not set (`data.aws_region.x.region`),
-    and the few names of `_GENERIC` behind any expression.
+    the few names of `_GENERIC` behind any expression, and a `for` over a resource's instances.
     """
     written = written or {}
 
@@ -179,6 +183,10 @@ def rewrite_computed_references(
         return match.group(0)
 
     text = _REFERENCE.sub(replace, text)
+    # A `for` over a for_each resource with no instance (no Microsoft provider configured) is
+    # an empty object to Terraform but an error to the evaluator, which nulls every value
+    # built from it: `try(..., {})` gives Terraform's answer.
+    text = _FOR_OVER_RESOURCE.sub(r"\1try(\2, {})\3", text)
     names = "|".join(sorted(always_computed(schema)))
     return re.sub(rf"(?<=[\w\]\)])(?<!\bvar)(?<!\blocal)\.({names})\b", ".id", text)
 
@@ -229,7 +237,7 @@ def load_stack(
         )
         vars_paths = ([vars_file] if vars_file else []) + [".placeholders.tfvars"]
         raw = tfparse.load_from_path(str(copy), vars_paths=vars_paths)
-    return Stack(raw, placeholders)
+    return Stack(raw, placeholders, root)
 
 
 # --------------------------------------------------------------------------------------------
@@ -505,18 +513,38 @@ def binding_route_violations(stack: Stack) -> Result:
 # --------------------------------------------------------------------------------------------
 
 
+_QUOTED_WILDCARD = re.compile(r'"[^"\n]*\*[^"\n]*"')
+
+
+def _unevaluated(stack: Stack, statement: dict) -> str:
+    """`<unevaluated ...>` naming the statement's source, `*` in it if a quoted string has one."""
+    meta = statement.get("__tfmeta", {})
+    where = f"{meta.get('filename')}:{meta.get('line_start')}-{meta.get('line_end')}"
+    path = stack.root / str(meta.get("filename"))
+    if not path.is_file():
+        return f"<unevaluated {where}, source not found>"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    source = "\n".join(lines[int(meta["line_start"]) - 1 : int(meta["line_end"])])
+    wildcard = " with * in a quoted string" if _QUOTED_WILDCARD.search(source) else ""
+    return f"<unevaluated {where}{wildcard}>"
+
+
 def _statements(stack: Stack, policy) -> list[dict]:
     """Allow/Deny statements of a policy given as a policy document data source or JSON."""
     document = stack.ref(policy, "aws_iam_policy_document")
     if document is not None:
         out = []
         for st in as_list(document.get("statement")):
+            resources = as_list(st.get("resources"))
+            if not resources and not st.get("not_resources"):
+                # Did not evaluate (an empty list is no valid policy): read its source instead.
+                resources = [_unevaluated(stack, st)]
             out.append(
                 {
                     "Effect": st.get("effect", "Allow"),
                     "Action": as_list(st.get("actions")),
                     "NotAction": as_list(st.get("not_actions")),
-                    "Resource": as_list(st.get("resources")),
+                    "Resource": resources,
                 }
             )
         for source in as_list(document.get("source_policy_documents")) + as_list(
@@ -607,9 +635,12 @@ def task_role_violations(stack: Stack) -> tuple[Result, dict[str, list[str]]]:
                     result.violations.append(f"{source}: wildcard action {action}")
                 if action.startswith("<"):
                     result.violations.append(f"{source}: policy {action} could not be read")
-            if "*" in as_list(st.get("Resource")):
+            for resource in as_list(st.get("Resource")):
                 # Every action a task needs acts on a resource whose ARN the stack knows.
-                result.violations.append(f"{source}: {', '.join(actions)} on resource *")
+                if resource == "*" or "with * in a quoted string" in str(resource):
+                    result.violations.append(f"{source}: {', '.join(actions)} on {resource}")
+                elif str(resource).startswith("<unevaluated"):
+                    result.notes.append(f"{', '.join(actions)}: resources {resource[1:-1]}")
         agentcore = {a for a in allowed if a.lower().startswith(AGENTCORE)}
         if agentcore != EXPECTED_AGENTCORE_ACTIONS[kind]:
             result.violations.append(

@@ -62,6 +62,8 @@ PROPERTIES = [
         _task_roles,
         [
             "aws_iam_role_policy.agent: wildcard action bedrock-agentcore:*",
+            "aws_iam_role_policy.binder: bedrock-agentcore:CompleteResourceTokenAuth, "
+            "bedrock-agentcore:GetResourceOauth2Token on *",
             "(agent): AgentCore actions ['bedrock-agentcore:*', ",
             "(binder): AgentCore actions ['bedrock-agentcore:CompleteResourceTokenAuth', "
             "'bedrock-agentcore:GetResourceOauth2Token']",
@@ -129,6 +131,8 @@ def test_project_task_roles_print_their_actions(request, project_stack):
 
     for service, allowed in sorted(actions.items()):
         report_count(request, f"task role {service}: {', '.join(allowed)}")
+    for note in sorted(set(result.notes)):
+        report_count(request, f"task roles, checked in the source: {note}")
     assert result.violations == []
 
 
@@ -204,7 +208,7 @@ def test_unset_optional_and_generic_computed_names_are_rewritten_but_not_variabl
     assert sp.rewrite_computed_references(text, SCHEMA, written) == (
         "a = data.aws_region.current.id\n"
         "b = aws_lb.this.name\n"
-        "c = { for k, r in aws_ecr_repository.this : k => r.id }\n"
+        "c = { for k, r in try(aws_ecr_repository.this, {}) : k => r.id }\n"
         "d = var.repository_url\n"
         "e = aws_lb.this.id\n"
     )
@@ -222,4 +226,22 @@ def test_example_tfvars_sets_declared_variables_and_every_required_one_but_the_s
     # What the example leaves out is exactly the secrets, which come from the environment.
     assert sorted(required - set(example)) == sorted(
         name for name in required if sp.is_secret_name(name)
+    )
+
+
+def test_statement_that_did_not_evaluate_is_read_from_its_source(tmp_path):
+    (tmp_path / "main.tf").write_text(
+        'data "aws_iam_policy_document" "x" {\n'
+        "  statement {\n"
+        '    actions   = ["secretsmanager:GetSecretValue"]\n'
+        '    resources = [for s in local.secrets : "${s}*"]\n'
+        "  }\n"
+        "}\n",
+        encoding="utf-8",
+    )
+    stack = sp.Stack({}, {}, tmp_path)
+    statement = {"__tfmeta": {"filename": "main.tf", "line_start": 2, "line_end": 5}}
+
+    assert sp._unevaluated(stack, statement) == (
+        "<unevaluated main.tf:2-5 with * in a quoted string>"
     )
