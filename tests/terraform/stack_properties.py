@@ -1,16 +1,24 @@
 """Evaluated safety properties of a Terraform root module, read through tfparse.
 
 tfparse wraps Trivy's HCL evaluator: it resolves modules, variables, locals, `for_each` and
-`count` without the provider, and gives each block instance its values. A reference to a value
-only the provider knows (an ARN, an id) comes back as the referenced block's own `id`, a random
-UUID, so "this rule forwards to that target group" is an id comparison; a string built around
-such a reference keeps the UUID inside it.
+`count` without the provider, and gives each block instance its values. A reference to a
+block's `id` or `arn` (or a policy document's `json`) comes back as the block's own `id`, a
+random UUID, so "this rule forwards to that target group" is an id comparison; a string built
+around such a reference keeps the UUID inside it.
 
-What the evaluator cannot know, it leaves out: an input variable with no value makes every
-expression that uses it unknown, and a `jsonencode` over an unknown value evaluates to null. So
-`load_stack` gives each required variable that the example tfvars leave unset a placeholder:
-a string variable gets `PLACEHOLDER-<name>`, which also lets `secret_flow_violations` follow
-where a secret goes. A required variable of another type stops the load with its name.
+What the evaluator cannot know, it leaves unknown, and one unknown value inside `jsonencode`
+nulls the whole container definition or policy. `load_stack` therefore evaluates a copy of the
+tree in which:
+- each required variable the example tfvars leave unset gets a placeholder
+  (`PLACEHOLDER-<name>`, or a map of them keyed like the example's maps of objects), which also
+  lets `secret_flow_violations` follow where each secret goes;
+- references to attributes only the provider computes (`workload_identity_arn`, an unset
+  `data.aws_region.x.region`) point at the block's `id` instead (the schema file says which
+  attributes those are), keeping the link to the block;
+- a `for` over a for_each resource with no instance reads `try(<resource>, {})`, as Terraform
+  sees it, where the evaluator fails.
+What still does not evaluate is reported, not guessed: a policy statement whose resources stay
+unknown is read from its source lines for a quoted `*`, and says so in the counts.
 
 Each `*_violations` function returns a `Result`: how many things it checked and what is wrong,
 one sentence per defect naming the block instance (`module.alb.aws_lb_listener_rule.this["api"]`).
