@@ -158,9 +158,32 @@ TF_OUTPUTS = {
         "type": "string",
         "sensitive": False,
     },
+    "aws_region": {"value": REGION, "type": "string", "sensitive": False},
     "credential_provider_names": {
         "value": [PROVIDER, "microsoft"],
         "type": ["list", "string"],
+        "sensitive": False,
+    },
+    "credential_providers": {
+        "value": {
+            PROVIDER: {
+                "name": PROVIDER,
+                "vendor": "GithubOauth2",
+                "client_id": CLIENT_ID,
+                "discovery_url": None,
+                "arn": "arn:aws:acps:eu-west-1:111122223333:token-vault/default/"
+                "oauth2credentialprovider/github",
+            },
+            "microsoft": {
+                "name": "microsoft",
+                "vendor": "MicrosoftOauth2",
+                "client_id": "00000000-1111-2222-3333-444444444444",
+                "discovery_url": None,
+                "arn": "arn:aws:acps:eu-west-1:111122223333:token-vault/default/"
+                "oauth2credentialprovider/microsoft",
+            },
+        },
+        "type": ["map", ["object", {}]],
         "sensitive": False,
     },
     "credential_provider_callback_urls": {"value": None, "type": "dynamic", "sensitive": False},
@@ -185,9 +208,11 @@ def test_settings_are_read_from_terraform_outputs(tmp_path):
         WORKLOAD,
         BINDING_URL,
     )
-    # The root module does not output vendor or client id: an existing provider is compared
-    # on what is given, and both come from flags when the script must create one.
-    assert (settings.provider_name, settings.vendor, settings.client_id) == (PROVIDER, None, None)
+    assert (settings.provider_name, settings.vendor, settings.client_id) == (
+        PROVIDER,
+        "GithubOauth2",
+        CLIENT_ID,
+    )
     assert settings.application_url == "https://agents.example.com"
     assert settings.entra_redirect_uri == "https://agents.example.com/oauth2/idpresponse"
 
@@ -264,12 +289,13 @@ def test_every_output_the_script_reads_first_exists_in_the_root_module():
     )
     declared = set(re.findall(r'^output "([^"]+)"', outputs_tf, re.M))
     wanted = {
+        "region": "aws_region",
         "workload_name": "workload_identity_name",
         "session_binding_url": "session_binding_url",
         "application_url": "application_url",
         "entra_redirect_uri": "entra_redirect_uri",
         "region_from_arn": "workload_identity_arn",
-        "credential_providers": "credential_provider_names",
+        "credential_providers": "credential_providers",
     }
     for key, name in wanted.items():
         assert name in rp.TERRAFORM_OUTPUTS[key]
@@ -303,3 +329,20 @@ def test_failing_terraform_output_is_one_line_and_exit_1(tmp_path, monkeypatch, 
     assert err == [
         "register_provider: RuntimeError: terraform output failed in stack: Error: No state"
     ]
+
+
+def test_a_plain_list_of_provider_names_is_enough_for_an_existing_provider(tmp_path):
+    outputs = {
+        k: v for k, v in TF_OUTPUTS.items() if k not in ("credential_providers", "aws_region")
+    }
+    args = rp.build_parser().parse_args(
+        ["--from-json", write_outputs(tmp_path, outputs), "--provider", PROVIDER]
+    )
+    settings = rp.resolve_settings(args)
+    # Region from the workload identity's ARN; vendor and client id are then not compared.
+    assert (settings.region, settings.provider_name, settings.vendor, settings.client_id) == (
+        REGION,
+        PROVIDER,
+        None,
+        None,
+    )
