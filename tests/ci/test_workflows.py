@@ -278,3 +278,14 @@ def test_deploy_installs_the_script_dependencies_from_the_container_pins():
     for package in ("boto3", "requests"):
         assert f"^{package}==" in text
         assert re.search(rf"^{package}==", pins, re.M), f"{package} is not pinned there"
+
+
+def test_ci_start_up_probe_sets_only_documented_settings():
+    """The image probe in ci.yml starts each container with settings from the contract page."""
+    text = (WORKFLOWS / "ci.yml").read_text(encoding="utf-8")
+    names = set(re.findall(r"--env ([A-Z_]+)=", text))
+    contract = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    documented = set(re.findall(r"^\| `([A-Z_]+)` \|", contract, re.M))
+    assert {"AWS_REGION", "ALB_ARN", "OIDC_ISSUER", "SESSION_BINDING_URL"} <= names
+    assert names - documented == set()
+    assert "--read-only" in text and "--tmpfs /tmp" in text
