@@ -157,6 +157,10 @@ class AlbHeaderVerifier:
             raise InvalidIdentity("header missing")
         if len(header_value) > MAX_HEADER_BYTES:
             raise InvalidIdentity("header too large")
+        # base64url is ASCII; gunicorn passes other bytes on as latin-1 characters. Refused here
+        # once, so that no later step (the signing input is encoded as ASCII) can fail with a 500.
+        if not header_value.isascii():
+            raise InvalidIdentity("non-ASCII characters in header")
         segments = header_value.split(".")
         if len(segments) != 3:
             raise InvalidIdentity("not a signed JWT")
