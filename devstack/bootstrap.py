@@ -1,14 +1,20 @@
-"""Creates what a deployment creates, through the same boto3 calls, against the local stack.
+"""Creates what a deployment creates, the way a deployment creates it, on the local stack.
 
-The pending-flow table, the workload identity with the session binding URL as its allowed
-return URL, and the GitHub credential provider. Then the provider's callback URL is
-registered at the local authorization server, the step a deployment does by hand at GitHub
-(scripts/register_provider.py prints it).
+Terraform's part (the pending-flow table) through boto3; then scripts/register_provider.py,
+run as an operator runs it after `terraform apply`, creates the workload identity with the
+session binding URL as its allowed return URL and the GitHub credential provider. Last, the
+provider's callback URL is registered at the local authorization server: the step an operator
+does by hand in GitHub's OAuth app settings, which the script prints.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import boto3
@@ -18,6 +24,7 @@ if TYPE_CHECKING:
     from devstack.stack import StackConfig
 
 log = logging.getLogger("devstack.bootstrap")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _session(config: StackConfig) -> boto3.session.Session:
@@ -33,7 +40,6 @@ def bootstrap(config: StackConfig) -> str:
     """Create the table, workload identity and provider; return the provider's callback URL."""
     session = _session(config)
     dynamodb = session.client("dynamodb", endpoint_url=config.moto_url)
-    control = session.client("bedrock-agentcore-control", endpoint_url=config.agentcore_url)
 
     dynamodb.create_table(
         TableName=config.table_name,
@@ -45,24 +51,45 @@ def bootstrap(config: StackConfig) -> str:
         TableName=config.table_name,
         TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"},
     )
-    control.create_workload_identity(
-        name=config.workload_name,
-        allowedResourceOauth2ReturnUrls=[config.session_binding_url],
-    )
     client = config.raw["external_as"]["clients"][0]
-    provider = control.create_oauth2_credential_provider(
-        name=config.provider_name,
-        credentialProviderVendor="GithubOauth2",
-        oauth2ProviderConfigInput={
-            "githubOauth2ProviderConfig": {
-                "clientId": client["client_id"],
-                "clientSecret": client["client_secret"],
-            }
-        },
-    )
-    callback_url = provider["callbackUrl"]
+    callback_url = _register_provider(config)
     _register_callback(config, client["client_id"], callback_url)
     return callback_url
+
+
+SECRET_VARIABLE = "DEVSTACK_PROVIDER_CLIENT_SECRET"
+
+
+def run_register_provider(config: StackConfig, *extra: str) -> subprocess.CompletedProcess[str]:
+    """Run scripts/register_provider.py exactly as an operator does after `terraform apply`."""
+    client = config.raw["external_as"]["clients"][0]
+    argv = [
+        sys.executable,
+        str(ROOT / "scripts" / "register_provider.py"),
+        "--region", config.region,
+        "--workload-name", config.workload_name,
+        "--session-binding-url", config.session_binding_url,
+        "--provider-name", config.provider_name,
+        "--vendor", "GithubOauth2",
+        "--client-id", client["client_id"],
+        "--client-secret-env", SECRET_VARIABLE,
+        *extra,
+    ]  # fmt: skip
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        **config.aws_environ(),
+        SECRET_VARIABLE: client["client_secret"],
+    }
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+def _register_provider(config: StackConfig) -> str:
+    done = run_register_provider(config, "--json")
+    # Kept beside the services' logs: what the first registration created, and the callback URL.
+    (ROOT / ".devstack" / "logs" / "register_provider.json").write_text(done.stdout, "utf-8")
+    if done.returncode != 0:
+        raise RuntimeError(f"register_provider.py exited {done.returncode}: {done.stderr.strip()}")
+    return json.loads(done.stdout)["callback_url"]
 
 
 def _register_callback(config: StackConfig, client_id: str, callback_url: str) -> None:
