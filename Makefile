@@ -32,9 +32,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 install: $(VENV)/.installed $(IDP)/node_modules/.installed
 
 # Debian's chromium, for the Playwright test (Playwright's own browser download cannot work
-# offline and is never used).
+# offline and is never used). CHROMIUM names another Chromium-based browser to use instead.
+CHROMIUM ?= chromium
+export CHROMIUM
 browser:
-	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
+	@command -v $(CHROMIUM) >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium; }
 
 demo: install
 	$(PY) -m devstack demo

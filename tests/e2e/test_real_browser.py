@@ -7,6 +7,7 @@ final page is saved as a screenshot under test-output/.
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,9 @@ from devstack.demo import REPO_REQUEST
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Debian's chromium by default; CHROMIUM may name another Chromium-based browser (CI on Ubuntu,
+# where the chromium package is only a snap wrapper, uses the runner's Google Chrome).
+CHROMIUM = shutil.which(os.environ.get("CHROMIUM") or "chromium") or "/usr/bin/chromium"
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "e2e"
 # Without the background-networking flags chromium keeps calling Google's hosts, which this
 # closed network refuses; --no-sandbox because CI runs as root.
