@@ -7,6 +7,7 @@ instead of failing on the first user.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 from collections.abc import Callable, Mapping
@@ -38,17 +39,37 @@ class SettingsError(Exception):
 
 
 def is_loopback_host(host: str | None) -> bool:
-    return host in ("localhost", "127.0.0.1", "::1") or bool(host and host.startswith("127."))
+    """``localhost`` or a loopback IP literal. Not a DNS name that merely starts with "127.":
+    ``127.attacker.example`` resolves to whatever its owner likes."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+# A host as it may appear in a URL: a DNS name or IPv4 literal, or an IPv6 literal (urlsplit
+# strips the brackets). Anything else (spaces, other punctuation) is a typo, not a host.
+_URL_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45}")
 
 
 def check_url(value: str, name: str, *, allow_path: bool = True) -> str:
     """Accept an https URL, or an http one on loopback only (the local stack)."""
-    parts = urlsplit(value)
+    bad = SettingsError(f"{name} must be an https:// URL (http:// only on loopback): {value!r}")
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 -- parsing the port is the check: out of range or not a number
+    except ValueError:  # "https://[::1", "https://host:99999", "https://host:abc"
+        raise bad from None
     secure = parts.scheme == "https" or (
         parts.scheme == "http" and is_loopback_host(parts.hostname)
     )
-    if not secure or not parts.hostname:
-        raise SettingsError(f"{name} must be an https:// URL (http:// only on loopback): {value!r}")
+    if not secure or not parts.hostname or not _URL_HOST.fullmatch(parts.hostname):
+        raise bad
+    if parts.username is not None or parts.password is not None:
+        # Credentials in a setting end up in logs and in every request line's authority.
+        raise SettingsError(f"{name} must not carry a user name or password")
     if parts.query or parts.fragment:
         raise SettingsError(f"{name} must not carry a query or fragment: {value!r}")
     if not allow_path and parts.path not in ("", "/"):
