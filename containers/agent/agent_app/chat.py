@@ -42,7 +42,7 @@ def chat() -> Any:
     try:
         # Only an application/json body parses: a cross-site form post (the one kind of
         # cross-origin request a browser sends without asking) cannot start a turn.
-        message, history = _parse(request.get_json(silent=True))
+        message, history = _parse(_json_body())
     except BadChatRequest as exc:
         return json_error(400, "bad_request", str(exc))
 
@@ -61,6 +61,16 @@ def chat() -> Any:
     if result.authorization is not None:
         body["authorization"] = result.authorization.as_json()
     return jsonify(body)
+
+
+def _json_body() -> Any:
+    """The JSON body, or None when it is not one. Only an application/json body parses."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        # json recurses once per nesting level and "silent" covers ValueError only: a few KB of
+        # "[[[[..." would otherwise end in a 500 and a traceback in the log on every request.
+        return None
 
 
 def _parse(payload: Any) -> tuple[str, list[dict[str, str]]]:
