@@ -73,3 +73,18 @@ def test_every_terraform_file_parses(pattern):
     for path in files:
         with path.open(encoding="utf-8") as handle:
             hcl2.load(handle)
+
+
+def test_check_fixtures_are_fmt_clean(terraform_bin, terraform_env):
+    fixtures = TERRAFORM_DIR.parent / "tests" / "terraform" / "fixtures"
+
+    result = subprocess.run(
+        [terraform_bin, "fmt", "-check", "-recursive", str(fixtures)],
+        capture_output=True,
+        text=True,
+        env=terraform_env,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, f"not fmt-clean:\n{result.stdout}"
