@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from identity_core.alb import AlbHeaderVerifier, InvalidIdentity, PublicKeyCache
+from identity_core.identity import derive_user_id
 
 from tests.support.alb_tokens import ALB_ARN, CLIENT_ID, ISSUER, AlbSigner, key_endpoint
 
@@ -46,3 +47,44 @@ def test_genuine_token_with_non_ascii_name_still_verifies(signer, verifier):
     # Names are inside the base64 payload: the header value itself is always ASCII.
     identity = verifier.verify(signer.token(claims={"name": "Zoë Łukasiewicz"}))
     assert identity.display_name == "Zoë Łukasiewicz"
+
+
+def test_header_issuer_is_checked_even_when_the_payload_names_ours(signer, verifier):
+    # The existing "other issuer" cases change both places at once, so the payload check alone
+    # made them pass; this one isolates the header's own ``iss``.
+    token = signer.token(header={"iss": "https://idp.example.test/v2.0"})
+    with pytest.raises(InvalidIdentity, match="issuer"):
+        verifier.verify(token)
+
+
+def test_key_endpoint_redirect_is_not_followed(signer):
+    """A redirect from the key endpoint is refused; its target is never asked for a key."""
+    with key_endpoint() as elsewhere, key_endpoint() as redirecting:
+        elsewhere.add(signer)  # the redirect target would even serve the right key
+
+        def redirect_app(environ, start_response):
+            redirecting.requests.append(environ["PATH_INFO"])
+            location = f"{elsewhere.url}{environ['PATH_INFO']}"
+            start_response("302 Found", [("Location", location), ("Content-Length", "0")])
+            return [b""]
+
+        redirecting._server.app = redirect_app
+        verifier = AlbHeaderVerifier(
+            alb_arn=ALB_ARN,
+            client_id=CLIENT_ID,
+            issuer=ISSUER,
+            keys=PublicKeyCache(redirecting.url),
+        )
+        with pytest.raises(InvalidIdentity):
+            verifier.verify(signer.token())
+
+    assert redirecting.requests == [f"/{signer.kid}"]
+    assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("sub", ["alice\x00", "alice\nadmin", "alice\u200b", "ali\tce"])
+def test_subject_with_control_or_invisible_characters_gets_no_user_id(sub, signer, verifier):
+    # The user id reaches AgentCore, the table keys and every audit line verbatim.
+    identity = verifier.verify(signer.token(sub))
+    with pytest.raises(InvalidIdentity):
+        derive_user_id(identity, "entra+")
