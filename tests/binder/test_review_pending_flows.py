@@ -40,3 +40,18 @@ def test_user_ids_that_differ_only_in_case_or_normal_form_are_different_users(
         assert response.status_code == 403, sub
     assert binder.agentcore_calls == []
     assert flow_status(dynamodb, SESSION) == "pending"
+
+
+def test_a_subject_shaped_like_a_pointer_key_cannot_reach_another_users_flow(store):
+    # The pointer key is "user#<user id>#provider#<provider>"; provider names cannot contain
+    # "#", so the key is one-to-one with the pair even for a subject that imitates the format.
+    store.record(
+        session_uri=SESSION,
+        authorization_url="https://github.com/login/oauth/authorize?client_id=x",
+        user_id="entra+alice",
+        provider="github",
+    )
+
+    assert store.active(user_id="entra+alice#provider#github", provider="github") is None
+    assert store.active(user_id="entra+alice#provider", provider="github") is None
+    assert store.active(user_id="entra+alice", provider="github").session_uri == SESSION

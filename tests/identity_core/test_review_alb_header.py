@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from identity_core.alb import AlbHeaderVerifier, InvalidIdentity, PublicKeyCache
+from identity_core.alb import (
+    AlbHeaderVerifier,
+    InvalidIdentity,
+    KeyEndpointUnavailable,
+    PublicKeyCache,
+)
 from identity_core.identity import derive_user_id
 
 from tests.support.alb_tokens import ALB_ARN, CLIENT_ID, ISSUER, AlbSigner, key_endpoint
@@ -88,3 +93,42 @@ def test_subject_with_control_or_invisible_characters_gets_no_user_id(sub, signe
     identity = verifier.verify(signer.token(sub))
     with pytest.raises(InvalidIdentity):
         derive_user_id(identity, "entra+")
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_key_endpoint_server_error_is_unavailable_not_unauthenticated(status, signer):
+    with key_endpoint() as failing:
+
+        def error_app(environ, start_response):
+            start_response(f"{status} Error", [("Content-Length", "0")])
+            return [b""]
+
+        failing._server.app = error_app
+        verifier = AlbHeaderVerifier(
+            alb_arn=ALB_ARN, client_id=CLIENT_ID, issuer=ISSUER, keys=PublicKeyCache(failing.url)
+        )
+        with pytest.raises(KeyEndpointUnavailable):
+            verifier.verify(signer.token())
+
+
+def test_key_on_another_curve_is_refused_even_with_a_matching_signature():
+    """A P-384 key under our kid, and a token signed with it, is not an ALB token."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+
+    other = AlbSigner(key=ec.generate_private_key(ec.SECP384R1()))
+
+    def sign_p384(signing_input: bytes) -> bytes:
+        der = other.key.sign(signing_input, ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(der)
+        return r.to_bytes(48, "big") + s.to_bytes(48, "big")
+
+    other.sign_raw = sign_p384  # type: ignore[method-assign]
+    with key_endpoint(other) as ep:
+        verifier = AlbHeaderVerifier(
+            alb_arn=ALB_ARN, client_id=CLIENT_ID, issuer=ISSUER, keys=PublicKeyCache(ep.url)
+        )
+        with pytest.raises(InvalidIdentity):
+            # Without the curve check PyJWT's ES256 accepts this (mutation-tested in review).
+            verifier.verify(other.token())

@@ -59,3 +59,29 @@ def test_plain_http_on_loopback_is_still_allowed_for_the_local_stack(value):
         core_environ("https://keys.example.test", ALB_PUBLIC_KEY_ENDPOINT=value)
     )
     assert settings.alb_key_endpoint == value
+
+
+def test_alb_in_another_region_stops_the_start():
+    # Keys come from the region's endpoint: an ALB elsewhere could never be verified.
+    with pytest.raises(SettingsError, match="ALB_ARN"):
+        CoreSettings.from_env(core_environ("https://keys.example.test", AWS_REGION="eu-central-1"))
+
+
+@pytest.mark.parametrize(
+    ("region", "endpoint"),
+    [
+        ("us-gov-west-1", "https://s3-us-gov-west-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-west-1"),
+        ("us-gov-east-1", "https://s3-us-gov-east-1.amazonaws.com/aws-elb-public-keys-prod-us-gov-east-1"),
+        ("eu-central-1", "https://public-keys.auth.elb.eu-central-1.amazonaws.com"),
+    ],
+)  # fmt: skip
+def test_key_endpoint_default_follows_the_region_including_govcloud(region, endpoint):
+    environ = core_environ(
+        "unused",
+        AWS_REGION=region,
+        ALB_ARN=f"arn:aws-us-gov:elasticloadbalancing:{region}:111122223333:"
+        "loadbalancer/app/agents/0123456789abcdef",
+    )
+    del environ["ALB_PUBLIC_KEY_ENDPOINT"]
+
+    assert CoreSettings.from_env(environ).alb_key_endpoint == endpoint
