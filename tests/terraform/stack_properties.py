@@ -145,6 +145,7 @@ def set_arguments(files: list[Path]) -> dict[tuple[str, str, str], set[str]]:
 # instances of a resource): named for the resources they come from, unlike `status` or `names`,
 # which an object of our own may well have.
 _GENERIC = {
+    "api_key_secret_arn",
     "arn_suffix",
     "client_secret_arn",
     "credential_provider_arn",
@@ -196,7 +197,16 @@ def rewrite_computed_references(
     # built from it: `try(..., {})` gives Terraform's answer.
     text = _FOR_OVER_RESOURCE.sub(r"\1try(\2, {})\3", text)
     names = "|".join(sorted(always_computed(schema)))
-    return re.sub(rf"(?<=[\w\]\)])(?<!\bvar)(?<!\blocal)\.({names})\b", ".id", text)
+    # A computed nested block (`p.client_secret_arn[*].secret_arn`) goes with its index and
+    # attributes: a splat over the block itself is a one-item list, as the block would be.
+    generic = re.compile(
+        rf"(?<=[\w\]\)])(?<!\bvar)(?<!\blocal)\.({names})\b(\[[^\]\[]*\])?((?:\.\w+)*)"
+    )
+
+    def replace_generic(match: re.Match) -> str:
+        return "[*].id" if match.group(2) == "[*]" else ".id"
+
+    return generic.sub(replace_generic, text)
 
 
 def load_stack(

@@ -203,6 +203,7 @@ def test_unset_optional_and_generic_computed_names_are_rewritten_but_not_variabl
         "c = { for k, r in aws_ecr_repository.this : k => r.repository_url }\n"
         "d = var.repository_url\n"
         "e = aws_lb.this.internal\n"
+        "f = one(p.client_secret_arn[*].secret_arn)\n"
     )
 
     assert sp.rewrite_computed_references(text, SCHEMA, written) == (
@@ -211,6 +212,7 @@ def test_unset_optional_and_generic_computed_names_are_rewritten_but_not_variabl
         "c = { for k, r in try(aws_ecr_repository.this, {}) : k => r.id }\n"
         "d = var.repository_url\n"
         "e = aws_lb.this.id\n"
+        "f = one(p[*].id)\n"
     )
 
 
