@@ -28,8 +28,16 @@ class BinderSettings:
         )
         if binding_path in ("/", "/healthz"):
             raise SettingsError(f"SESSION_BINDING_PATH must not be / or /healthz: {binding_path!r}")
+        post_binding_path = env.parsed("POST_BINDING_PATH", check_path, default="/")
+        if post_binding_path == binding_path:
+            # Each successful binding would come back here without a session_id and end on a
+            # "link is not valid" page, right after the consent worked.
+            raise SettingsError(
+                f"POST_BINDING_PATH must be the agent's page, not SESSION_BINDING_PATH: "
+                f"{post_binding_path!r}"
+            )
         return cls(
             core=core,
             session_binding_path=binding_path,
-            post_binding_path=env.parsed("POST_BINDING_PATH", check_path, default="/"),
+            post_binding_path=post_binding_path,
         )
