@@ -673,6 +673,70 @@ def task_role_violations(stack: Stack) -> tuple[Result, dict[str, list[str]]]:
     return result, actions_by_service
 
 
+def _agentcore_resource(stack: Stack, resource) -> str:
+    """Name an AgentCore resource as the IAM check sees it: directory, identity, vault, provider."""
+    value = str(resource)
+    block = stack.by_id.get(value)
+    label = block.get("__tfmeta", {}).get("label") if block else None
+    if label == "aws_bedrockagentcore_workload_identity":
+        return f"identity {stack.address(block)}"
+    if label == "aws_bedrockagentcore_oauth2_credential_provider":
+        return f"provider {stack.address(block)}"
+    if value.endswith(":workload-identity-directory/default"):
+        return "directory"
+    if value.endswith(":token-vault/default"):
+        return "token vault"
+    return f"other {value}"
+
+
+def agentcore_arn_violations(stack: Stack) -> Result:
+    """Each AgentCore action is granted on exactly the ARNs the service authorizes it against.
+
+    GetWorkloadAccessTokenForUserId: the workload identity directory and the identity.
+    GetResourceOauth2Token and CompleteResourceTokenAuth: those, the token vault and each
+    credential provider. No pattern, no other resource.
+    """
+    result = Result()
+    identities = {
+        f"identity {stack.address(b)}" for b in stack.of("aws_bedrockagentcore_workload_identity")
+    }
+    providers = {
+        f"provider {stack.address(b)}"
+        for b in stack.of("aws_bedrockagentcore_oauth2_credential_provider")
+    }
+    expected = {
+        "bedrock-agentcore:GetWorkloadAccessTokenForUserId": {"directory"} | identities,
+        "bedrock-agentcore:GetResourceOauth2Token": {"directory", "token vault"}
+        | identities
+        | providers,
+        "bedrock-agentcore:CompleteResourceTokenAuth": {"directory", "token vault"}
+        | identities
+        | providers,
+    }
+    for service in stack.of("aws_ecs_service"):
+        task = stack.ref(service.get("task_definition"), "aws_ecs_task_definition")
+        role = stack.ref((task or {}).get("task_role_arn"), "aws_iam_role")
+        if role is None:
+            continue
+        granted: dict[str, set[str]] = {}
+        for _source, st in role_statements(stack, role):
+            if st.get("Effect", "Allow") != "Allow":
+                continue
+            for action in as_list(st.get("Action")):
+                if action in expected:
+                    granted.setdefault(action, set()).update(
+                        _agentcore_resource(stack, r) for r in as_list(st.get("Resource"))
+                    )
+        for action, resources in sorted(granted.items()):
+            result.checked += 1
+            if resources != expected[action]:
+                result.violations.append(
+                    f"{stack.address(service)}: {action} on {sorted(resources)}, "
+                    f"expected {sorted(expected[action])}"
+                )
+    return result
+
+
 # --------------------------------------------------------------------------------------------
 # Secrets
 # --------------------------------------------------------------------------------------------

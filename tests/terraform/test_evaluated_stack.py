@@ -70,6 +70,16 @@ PROPERTIES = [
         ],
     ),
     (
+        "agentcore-actions-on-exact-arns",
+        sp.agentcore_arn_violations,
+        [
+            'aws_ecs_service.this["binder"]: bedrock-agentcore:CompleteResourceTokenAuth on '
+            "['other *'], expected",
+            'aws_ecs_service.this["binder"]: bedrock-agentcore:GetResourceOauth2Token on '
+            "['other *'], expected",
+        ],
+    ),
+    (
         "secrets-reach-only-secret-arguments",
         sp.secret_flow_violations,
         ['aws_ecs_task_definition.this["agent"].container_definitions: a secret reaches'],
