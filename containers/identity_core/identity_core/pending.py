@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -39,8 +39,9 @@ class FlowRefused(Exception):
 
 @dataclass(frozen=True)
 class PendingFlow:
-    session_uri: str
-    authorization_url: str
+    # Kept out of repr: AWS marks authorizationUrl sensitive, and logs carry a session hash only.
+    session_uri: str = field(repr=False)
+    authorization_url: str = field(repr=False)
     expires_at: int
 
 
