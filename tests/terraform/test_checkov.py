@@ -9,6 +9,7 @@ checkov/config.yaml.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -32,6 +33,9 @@ def run_checkov(*args: str) -> dict:
     result = subprocess.run(
         [str(CHECKOV), "--config-file", str(CONFIG), "--output", "json", *args],
         cwd=REPO_ROOT,
+        # Offline and patient: no update check against PyPI, and a loaded CI machine gets more
+        # than checkov's default 10 s per file before a slow parse counts as a parse error.
+        env={**os.environ, "CKV_SKIP_PACKAGE_UPDATE_CHECK": "true", "HCL_PARSE_TIMEOUT_SEC": "60"},
         capture_output=True,
         text=True,
         timeout=300,
