@@ -132,3 +132,25 @@ def test_key_on_another_curve_is_refused_even_with_a_matching_signature():
         with pytest.raises(InvalidIdentity):
             # Without the curve check PyJWT's ES256 accepts this (mutation-tested in review).
             verifier.verify(other.token())
+
+
+def _with_url_safe_chars(signer: AlbSigner) -> str:
+    for _ in range(200):
+        token = signer.token()
+        if any(c in token.rsplit(".", 1)[1] for c in "-_"):
+            return token
+    raise AssertionError("no signature with - or _ in 200 tokens")
+
+
+def test_signature_in_the_standard_base64_alphabet_is_refused(signer, verifier):
+    # The same signature bytes spelled with + and / instead of - and _: the existing
+    # "standard_base64_alphabet" case changed the bytes too, so the signature check refused it.
+    # The signature is not covered by itself, so this spelling verified: a second header
+    # string for one sign-in, which nothing should accept as ALB output.
+    token = _with_url_safe_chars(signer)
+    head, body, sig = token.split(".")
+    respelled = f"{head}.{body}.{sig.replace('-', '+').replace('_', '/')}"
+
+    with pytest.raises(InvalidIdentity, match="malformed signature"):
+        verifier.verify(respelled)
+    assert verifier.verify(token).sub == "alice-sub-0001"

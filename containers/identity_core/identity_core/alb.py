@@ -211,6 +211,11 @@ _ES256 = get_default_algorithms()["ES256"]
 
 def _b64decode(segment: str, what: str) -> bytes:
     """Strict base64url: the URL-safe alphabet only, with the padding the ALB always sends."""
+    # b64decode(altchars=b"-_", validate=True) also takes the standard alphabet's + and /, so an
+    # ALB signature re-spelled with them verified. Two substring tests cost nanoseconds; a
+    # regex over the whole segment cost a sixth of the signature check.
+    if "+" in segment or "/" in segment:
+        raise InvalidIdentity(f"malformed {what} segment")
     try:
         return base64.b64decode(segment.encode("ascii"), altchars=b"-_", validate=True)
     except (ValueError, binascii.Error):
