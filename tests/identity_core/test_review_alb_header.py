@@ -1,6 +1,8 @@
-"""Edge cases found in review: bytes the ALB never sends must be a 401, never a 500."""
+"""ALB header edge cases found in review: bytes, encodings, keys and claims the ALB never sends."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from identity_core.alb import (
@@ -10,6 +12,7 @@ from identity_core.alb import (
     PublicKeyCache,
 )
 from identity_core.identity import derive_user_id
+from jwt.algorithms import ECAlgorithm
 
 from tests.support.alb_tokens import ALB_ARN, CLIENT_ID, ISSUER, AlbSigner, key_endpoint
 
@@ -154,3 +157,18 @@ def test_signature_in_the_standard_base64_alphabet_is_refused(signer, verifier):
     with pytest.raises(InvalidIdentity, match="malformed signature"):
         verifier.verify(respelled)
     assert verifier.verify(token).sub == "alice-sub-0001"
+
+
+def test_key_carried_or_pointed_to_by_the_token_is_never_used(signer, verifier, endpoint):
+    """jwk, jku and x5u name a key chosen by whoever made the token: only kid is looked up,
+    and only at the configured ALB key endpoint."""
+    mallory = AlbSigner(kid=signer.kid)  # our kid, Mallory's key
+    with key_endpoint(mallory) as mallorys_keys:
+        jwk = json.loads(ECAlgorithm.to_jwk(mallory.key.public_key()))
+        token = mallory.token(
+            header={"jwk": jwk, "jku": mallorys_keys.url, "x5u": f"{mallorys_keys.url}/cert"}
+        )
+        with pytest.raises(InvalidIdentity, match="bad signature"):
+            verifier.verify(token)
+        assert mallorys_keys.requests == []
+    assert endpoint.requests == [f"/{signer.kid}"]
