@@ -6,8 +6,25 @@ one process per core keeps memory per task small.
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8080')}"
-workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+
+def _env_int(name: str, default: int, minimum: int, maximum: int) -> int:
+    """An integer setting, or a one-line stop naming it. WEB_CONCURRENCY=0 would otherwise
+    start a master with no workers: the port accepts connections and never answers."""
+    raw = os.environ.get(name, "").strip() or str(default)
+    try:
+        value: int | None = int(raw)
+    except ValueError:
+        value = None
+    if value is None or not minimum <= value <= maximum:
+        raise SystemExit(
+            f"gunicorn: {name} must be an integer from {minimum} to {maximum}: {raw!r}"
+        )
+    return value
+
+
+bind = f"0.0.0.0:{_env_int('PORT', 8080, 1, 65535)}"
+# More than a few processes per task only multiplies memory; threads carry concurrency.
+workers = _env_int("WEB_CONCURRENCY", 2, 1, 64)
 worker_class = "gthread"
 threads = 8
 timeout = 30
