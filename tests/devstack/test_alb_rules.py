@@ -145,11 +145,12 @@ def test_large_claims_under_the_limit_are_sharded_across_cookies(alb_isolated_st
 def test_expired_session_sends_the_browser_back_to_the_idp(alb_isolated_stack):
     import time
 
-    _idp, alb, sign_in = alb_isolated_stack(session_timeout=1)
+    # Long enough that a loaded machine still finishes signing in inside the session.
+    _idp, alb, sign_in = alb_isolated_stack(session_timeout=3)
     browser = requests.Session()
     assert sign_in(browser, "alice").status_code == 200
 
-    time.sleep(1.5)
+    time.sleep(3.5)
     response = browser.get(f"{alb.url}/api/whoami", allow_redirects=False, timeout=10)
 
     assert response.status_code == 302
