@@ -226,7 +226,11 @@ resource "aws_ecs_task_definition" "this" {
     cpu_architecture        = var.cpu_architecture
   }
 
-  # Fargate task storage mounted at /tmp, the one writable path.
+  # Fargate task storage mounted at /tmp, the one writable path. Fargate creates this bind
+  # mount owned by root with mode 0755, so a non-root container cannot write to it (gunicorn
+  # cannot even create its worker heartbeat file) unless the image declares VOLUME ["/tmp"]:
+  # ECS then copies that path's contents and permissions (1777 in the Python base image)
+  # into the volume. Both Dockerfiles must keep that line.
   volume {
     name = "tmp"
   }
