@@ -109,3 +109,120 @@ def test_an_ecr_error_other_than_not_found_stops_the_deploy(tmp_path):
     assert "AccessDeniedException" in done.stderr
     # Nothing was decided for either image, so no build is skipped on a guess.
     assert outputs == {}
+
+
+# ---------------------------------------------------------------------------------------------
+# After the apply: each service must run the deployed digest on a completed deployment.
+
+BINDER_DIGEST = "sha256:" + "b" * 64
+OLD_DIGEST = "sha256:" + "c" * 64
+REGISTRY = "111122223333.dkr.ecr.eu-west-1.amazonaws.com/ai-agents"
+
+FAKE_TERRAFORM = """#!/bin/sh
+case "$*" in
+  *cluster_name*) echo ai-agents ;;
+  *agent_service_name*) echo ai-agents-agent ;;
+  *binder_service_name*) echo ai-agents-binder ;;
+  *) exit 1 ;;
+esac
+"""
+
+# ECS as seen by `aws`: STANDIN_STABLE_<service> (yes|no), STANDIN_STATE_<service>,
+# STANDIN_IMAGE_<service>; the task definition is named after the service.
+FAKE_ECS = """#!/bin/sh
+echo "$*" >> "$AWS_STANDIN_LOG"
+service=""; taskdef=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --services) service="$2" ;;
+    --task-definition) taskdef="$2" ;;
+  esac
+  shift
+done
+key=$(echo "$service$taskdef" | tr '-' '_')
+eval stable="\\$STANDIN_STABLE_$key"
+eval state="\\$STANDIN_STATE_$key"
+eval image="\\$STANDIN_IMAGE_$key"
+case "$(tail -n 1 "$AWS_STANDIN_LOG")" in
+  "ecs wait services-stable"*)
+    [ "$stable" = yes ] && exit 0
+    echo "Waiter ServicesStable failed: Max attempts exceeded" >&2; exit 255 ;;
+  "ecs describe-services"*)
+    printf '{"status": "PRIMARY", "rolloutState": "%s", "taskDefinition": "%s"}\\n' \\
+      "$state" "$service" ;;
+  "ecs describe-task-definition"*)
+    echo "$image" ;;
+  *) exit 2 ;;
+esac
+"""
+
+
+def run_wait(tmp_path: Path, ecs: dict[str, str]) -> subprocess.CompletedProcess:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for name, text in (("terraform", FAKE_TERRAFORM), ("aws", FAKE_ECS)):
+        exe = bin_dir / name
+        exe.write_text(text)
+        exe.chmod(exe.stat().st_mode | stat.S_IEXEC)
+    step = next(s for s in STEPS if s.get("name") == "Wait for both services to run the new images")
+    env = {
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "TF_DIR": "terraform",
+        "AWS_STANDIN_LOG": str(tmp_path / "calls"),
+        "AGENT_DIGEST": AGENT_DIGEST,
+        "BINDER_DIGEST": BINDER_DIGEST,
+        **ecs,
+    }
+    return subprocess.run(
+        [shutil.which("bash") or "bash", "-c", step["run"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def healthy(service: str, digest: str) -> dict[str, str]:
+    key = f"ai_agents_{service}"
+    return {
+        f"STANDIN_STABLE_{key}": "yes",
+        f"STANDIN_STATE_{key}": "COMPLETED",
+        f"STANDIN_IMAGE_{key}": f"{REGISTRY}/{service}@{digest}",
+    }
+
+
+def test_the_wait_runs_after_the_apply_and_before_the_smoke_test():
+    names = [s.get("name") for s in STEPS]
+    wait = names.index("Wait for both services to run the new images")
+    assert (
+        names.index("terraform apply")
+        < wait
+        < names.index("Smoke test (register_provider.py --verify)")
+    )
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the step uses jq, as the runner has")
+def test_services_running_the_deployed_digests_pass(tmp_path):
+    done = run_wait(tmp_path, healthy("agent", AGENT_DIGEST) | healthy("binder", BINDER_DIGEST))
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert f"ai-agents-binder: deployment COMPLETED, running {REGISTRY}/binder@" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the step uses jq, as the runner has")
+def test_a_deployment_the_circuit_breaker_rolled_back_fails_the_job(tmp_path):
+    # After a rollback the service is stable again, on the previous image.
+    done = run_wait(tmp_path, healthy("agent", OLD_DIGEST) | healthy("binder", BINDER_DIGEST))
+    assert done.returncode == 1
+    assert f"ai-agents-agent: deployment COMPLETED runs {REGISTRY}/agent@{OLD_DIGEST}" in (
+        done.stdout
+    )
+    assert "rolled back?" in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="the step uses jq, as the runner has")
+def test_tasks_that_never_turn_healthy_fail_the_job(tmp_path):
+    ecs = healthy("agent", AGENT_DIGEST) | healthy("binder", BINDER_DIGEST)
+    ecs["STANDIN_STABLE_ai_agents_binder"] = "no"
+    done = run_wait(tmp_path, ecs)
+    assert done.returncode != 0
+    assert "Max attempts exceeded" in done.stderr
