@@ -573,12 +573,81 @@ resource "aws_wafv2_web_acl" "this" {
             count {}
           }
         }
+
+        # Entra ID sends the authorization code back to the load balancer's own
+        # /oauth2/idpresponse in the query string, next to the ALB's state: codes alone reach
+        # 2 KB and more, so this rule would turn some sign-ins into a bare 403. It only counts
+        # here; the rule below blocks the same oversized query strings on every other path.
+        rule_action_override {
+          name = "SizeRestrictions_QUERYSTRING"
+
+          action_to_use {
+            count {}
+          }
+        }
       }
     }
 
     visibility_config {
       cloudwatch_metrics_enabled = true
       metric_name                = "${var.name}-aws-common"
+      sampled_requests_enabled   = true
+    }
+  }
+
+  # SizeRestrictions_QUERYSTRING as the common rule set has it (over 2,048 bytes), except on
+  # the sign-in callback, where the IdP decides the length.
+  rule {
+    name     = "query-string-size"
+    priority = 15
+
+    action {
+      block {}
+    }
+
+    statement {
+      and_statement {
+        statement {
+          size_constraint_statement {
+            comparison_operator = "GT"
+            size                = 2048
+
+            field_to_match {
+              query_string {}
+            }
+
+            text_transformation {
+              priority = 0
+              type     = "NONE"
+            }
+          }
+        }
+
+        statement {
+          not_statement {
+            statement {
+              byte_match_statement {
+                positional_constraint = "EXACTLY"
+                search_string         = "/oauth2/idpresponse"
+
+                field_to_match {
+                  uri_path {}
+                }
+
+                text_transformation {
+                  priority = 0
+                  type     = "NONE"
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+
+    visibility_config {
+      cloudwatch_metrics_enabled = true
+      metric_name                = "${var.name}-query-string-size"
       sampled_requests_enabled   = true
     }
   }
