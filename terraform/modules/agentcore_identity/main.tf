@@ -72,6 +72,12 @@ resource "aws_bedrockagentcore_oauth2_credential_provider" "github" {
   }
 }
 
+# Known shortcoming: hashicorp/aws 6.25 has no tenant_id in microsoft_oauth2_provider_config,
+# although the API takes tenantId ("the tenant where your application is registered"). Without
+# it AgentCore cannot address the tenant's own endpoints, which an app registered for one
+# organisation only needs (an inference, not verified here). Register the external app for
+# several organisations, or use vendor CustomOauth2 with the tenant's discovery_url (the agent
+# then does not add offline_access by itself: put it in the scopes).
 resource "aws_bedrockagentcore_oauth2_credential_provider" "microsoft" {
   for_each = local.microsoft_providers
 
