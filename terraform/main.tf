@@ -144,6 +144,7 @@ module "identity" {
   credential_providers               = var.credential_providers
   credential_provider_client_secrets = var.credential_provider_client_secrets
   manage_token_vault_cmk             = var.manage_token_vault_cmk
+  token_vault_kms_key_arn            = var.token_vault_kms_key_arn
   deletion_protection                = var.deletion_protection
 }
 

@@ -91,6 +91,11 @@ output "binder_service_name" {
   value       = module.binder_service.service_name
 }
 
+output "token_vault_kms_key_arn" {
+  description = "Key of the account's default token vault; another stack in this account and region sets manage_token_vault_cmk = false and token_vault_kms_key_arn to this value."
+  value       = module.identity.token_vault_kms_key_arn
+}
+
 output "pending_flow_table_name" {
   description = "Name of the pending-flow DynamoDB table."
   value       = module.identity.pending_flow_table_name

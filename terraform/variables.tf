@@ -220,6 +220,12 @@ variable "manage_token_vault_cmk" {
   default     = true
 }
 
+variable "token_vault_kms_key_arn" {
+  description = "With manage_token_vault_cmk = false: ARN of the key the stack that manages the account's default token vault set on it (its token_vault_kms_key_arn output), so that this stack's tasks may use it."
+  type        = string
+  default     = null
+}
+
 ################################################################################
 # Model and containers
 ################################################################################

@@ -15,6 +15,11 @@ locals {
   workload_directory_arn = "${local.arn_prefix}:workload-identity-directory/default"
   token_vault_arn        = "${local.arn_prefix}:token-vault/default"
 
+  # The key the account's default token vault really uses: this module's own when it manages
+  # the vault's key, otherwise the one the managing stack set. The task roles are granted on
+  # this key; a key of our own that the vault does not use would leave them without access.
+  token_vault_key_arn = var.manage_token_vault_cmk ? one(aws_kms_key.token_vault[*].arn) : var.token_vault_kms_key_arn
+
   # KMS alias names allow no dots, which workload names may contain.
   alias_prefix = "alias/${replace(var.workload_name, ".", "-")}"
 
@@ -153,6 +158,8 @@ data "aws_iam_policy_document" "token_vault_key" {
 }
 
 resource "aws_kms_key" "token_vault" {
+  count = var.manage_token_vault_cmk ? 1 : 0
+
   description             = "Encrypts the AgentCore Identity token vault of ${var.workload_name}"
   enable_key_rotation     = true
   deletion_window_in_days = 30
@@ -162,8 +169,22 @@ resource "aws_kms_key" "token_vault" {
 }
 
 resource "aws_kms_alias" "token_vault" {
+  count = var.manage_token_vault_cmk ? 1 : 0
+
   name          = "${local.alias_prefix}-token-vault"
-  target_key_id = aws_kms_key.token_vault.key_id
+  target_key_id = aws_kms_key.token_vault[0].key_id
+}
+
+# The key was a single resource before it became optional: keep it, never replace it (the
+# vault's tokens are encrypted with it).
+moved {
+  from = aws_kms_key.token_vault
+  to   = aws_kms_key.token_vault[0]
+}
+
+moved {
+  from = aws_kms_alias.token_vault
+  to   = aws_kms_alias.token_vault[0]
 }
 
 # The default token vault is one per account and region: destroying this resource leaves
@@ -175,7 +196,7 @@ resource "aws_bedrockagentcore_token_vault_cmk" "this" {
 
   kms_configuration {
     key_type    = "CustomerManagedKey"
-    kms_key_arn = aws_kms_key.token_vault.arn
+    kms_key_arn = aws_kms_key.token_vault[0].arn
   }
 }
 
@@ -311,7 +332,7 @@ data "aws_iam_policy_document" "agent" {
       "kms:Decrypt",
       "kms:GenerateDataKeyWithoutPlaintext",
     ]
-    resources = [aws_kms_key.token_vault.arn]
+    resources = [local.token_vault_key_arn]
 
     condition {
       test     = "StringEquals"
@@ -381,7 +402,7 @@ data "aws_iam_policy_document" "binder" {
       "kms:Decrypt",
       "kms:GenerateDataKeyWithoutPlaintext",
     ]
-    resources = [aws_kms_key.token_vault.arn]
+    resources = [local.token_vault_key_arn]
 
     condition {
       test     = "StringEquals"

@@ -44,8 +44,8 @@ output "pending_flow_table_arn" {
 }
 
 output "token_vault_kms_key_arn" {
-  description = "ARN of the customer managed key of the token vault."
-  value       = aws_kms_key.token_vault.arn
+  description = "ARN of the customer managed key the token vault uses and the task roles may use: this module's own, or token_vault_kms_key_arn when manage_token_vault_cmk is false."
+  value       = local.token_vault_key_arn
 }
 
 output "agent_policy_json" {

@@ -88,6 +88,17 @@ variable "manage_token_vault_cmk" {
   default     = true
 }
 
+variable "token_vault_kms_key_arn" {
+  description = "Only with manage_token_vault_cmk = false: ARN of the customer managed key another stack set on the account's default token vault, which the task roles must be able to use. Leave null when this module manages the key."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.manage_token_vault_cmk ? var.token_vault_kms_key_arn == null : can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", coalesce(var.token_vault_kms_key_arn, "missing")))
+    error_message = "token_vault_kms_key_arn must be null when manage_token_vault_cmk is true, and otherwise the ARN of the single-Region KMS key the account's default token vault uses (arn:<partition>:kms:<region>:<account>:key/<key id>)."
+  }
+}
+
 variable "deletion_protection" {
   description = "Determines whether the pending-flow table is protected against deletion."
   type        = bool
