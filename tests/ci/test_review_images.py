@@ -35,11 +35,6 @@ def test_the_task_definition_runs_non_root_with_only_tmp_writable():
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect, containers/ is not the reviewer's to change: the Dockerfiles need "
-    'VOLUME ["/tmp"] in their final stage (remove this marker with that fix)',
-)
 @pytest.mark.parametrize("service", ["agent", "binder"])
 def test_image_declares_tmp_as_a_volume_so_fargate_makes_it_writable(service):
     text = (ROOT / "containers" / service / "Dockerfile").read_text(encoding="utf-8")
