@@ -72,3 +72,26 @@ def test_a_second_stack_grants_its_tasks_the_key_the_vault_already_uses(second_s
     grants = vault_key_resources(second_stack)
     assert sorted(grants) == ["ai-agents-agent-task", "ai-agents-binder-task"]
     assert all(resources == [OTHER_STACKS_KEY] for resources in grants.values()), grants
+
+
+def describe_key_resources(stack: sp.Stack) -> dict[str, list[str]]:
+    found = {}
+    for role in stack.of("aws_iam_role"):
+        if str(role.get("name", "")).endswith("-task"):
+            for _, statement in sp.role_statements(stack, role):
+                if statement["Action"] == ["kms:DescribeKey"]:
+                    found[role["name"]] = statement["Resource"]
+    return found
+
+
+def test_tasks_may_describe_the_vault_key_as_the_documented_key_policy_allows(
+    managing_stack, second_stack
+):
+    # AWS's key policy for the vault's key grants Encrypt, Decrypt,
+    # GenerateDataKeyWithoutPlaintext and DescribeKey through AgentCore Identity.
+    (cmk,) = managing_stack.of("aws_bedrockagentcore_token_vault_cmk")
+    vault_key = sp.as_list(cmk["kms_configuration"])[0]["kms_key_arn"]
+    for stack, key in ((managing_stack, vault_key), (second_stack, OTHER_STACKS_KEY)):
+        grants = describe_key_resources(stack)
+        assert sorted(grants) == ["ai-agents-agent-task", "ai-agents-binder-task"]
+        assert all(resources == [key] for resources in grants.values()), grants

@@ -346,6 +346,21 @@ data "aws_iam_policy_document" "agent" {
       values   = [local.token_vault_arn]
     }
   }
+
+  # The developer guide's key policy for the vault's key also lets AgentCore Identity describe
+  # the key on the caller's behalf. DescribeKey carries no encryption context, so it cannot
+  # share the statement above. Key policies here delegate to IAM, so the grant lives here.
+  statement {
+    sid       = "TokenVaultKeyDescribe"
+    actions   = ["kms:DescribeKey"]
+    resources = [local.token_vault_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["bedrock-agentcore-identity.${local.region}.amazonaws.com"]
+    }
+  }
 }
 
 data "aws_iam_policy_document" "binder" {
@@ -414,6 +429,21 @@ data "aws_iam_policy_document" "binder" {
       test     = "StringEquals"
       variable = "kms:EncryptionContext:aws-crypto-ec:aws:bedrock-agentcore-identity:token-vault-arn"
       values   = [local.token_vault_arn]
+    }
+  }
+
+  # The developer guide's key policy for the vault's key also lets AgentCore Identity describe
+  # the key on the caller's behalf. DescribeKey carries no encryption context, so it cannot
+  # share the statement above. Key policies here delegate to IAM, so the grant lives here.
+  statement {
+    sid       = "TokenVaultKeyDescribe"
+    actions   = ["kms:DescribeKey"]
+    resources = [local.token_vault_key_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["bedrock-agentcore-identity.${local.region}.amazonaws.com"]
     }
   }
 }
