@@ -6,8 +6,8 @@ image declares the same path as a VOLUME, in which case ECS copies the image's d
 permissions into it (AWS ECS developer guide, "Use bind mounts", considerations). Without it
 nothing is writable for the process: gunicorn's worker heartbeat file (tempfile.mkstemp in the
 default temporary directory) fails with "No usable temporary directory found", every worker
-fails to boot and the service never becomes healthy. The CI start-up probe mounts a tmpfs at
-/tmp (mode 1777), so it cannot show this.
+fails to boot and the service never becomes healthy. The CI start-up probe therefore runs the
+image read-only without a tmpfs, so that /tmp is writable only through the image's VOLUME.
 """
 
 from __future__ import annotations
