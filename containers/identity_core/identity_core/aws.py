@@ -8,6 +8,8 @@ thread past the worker timeout. Endpoints come only from boto3's own settings
 
 from __future__ import annotations
 
+import functools
+import threading
 from typing import Any
 
 import boto3
@@ -35,7 +37,21 @@ def client(
         # Each gunicorn thread may call AgentCore and DynamoDB at once.
         max_pool_connections=32,
     )
-    return (session or boto3.session.Session()).client(service, config=config)
+    if session is not None:
+        return session.client(service, config=config)
+    # boto3 sessions are not safe to create clients from concurrently.
+    with _shared_lock:
+        return _shared_session().client(service, config=config)
+
+
+_shared_lock = threading.Lock()
+
+
+@functools.cache
+def _shared_session() -> boto3.session.Session:
+    """One session per process: each session has its own loader, so every client made from a
+    fresh one parses the endpoint rules and partition data again (about 7 MB a client)."""
+    return boto3.session.Session()
 
 
 def error_code(exc: Exception) -> str:
