@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import requests
+from botocore.exceptions import BotoCoreError, ClientError
+
+from devstack.bootstrap import bootstrap
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG_PATH = Path(__file__).resolve().parent / "config.json"
@@ -300,9 +303,16 @@ class Stack:
         # Everything starts at once; readiness is awaited in order of dependency.
         for name in ("moto", "agentcore", "idp"):
             self._wait(self._service(name))
-        from devstack.bootstrap import bootstrap
-
-        self.callback_url = bootstrap(self.config)
+        try:
+            self.callback_url = bootstrap(self.config)
+        except (
+            RuntimeError,
+            OSError,
+            BotoCoreError,
+            ClientError,
+            requests.RequestException,
+        ) as exc:
+            raise StackError(f"bootstrap failed: {type(exc).__name__}: {exc}") from exc
         for name in ("external_api", "agent", "binder", "alb"):
             self._wait(self._service(name))
 
@@ -339,14 +349,21 @@ class Stack:
             if service.process.poll() is not None:
                 raise StackError(
                     f"{service.name} exited with {service.process.returncode}; "
-                    f"see {service.log_path}"
+                    f"see {service.log_path}{self._log_tail(service)}"
                 )
             if _is_ready(service, self.config.host):
                 return
             time.sleep(0.05)
         raise StackError(
-            f"{service.name} not ready after {READY_TIMEOUT_SECONDS}s; see {service.log_path}"
+            f"{service.name} not ready after {READY_TIMEOUT_SECONDS}s; "
+            f"see {service.log_path}{self._log_tail(service)}"
         )
+
+    @staticmethod
+    def _log_tail(service: Service, lines: int = 15) -> str:
+        """The end of a service's log, so a failure in CI explains itself."""
+        text = service.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+        return "\n  " + "\n  ".join(text[-lines:]) if text else ""
 
     def stop(self) -> None:
         for service in reversed(self.services):
