@@ -129,19 +129,7 @@ class PendingFlowStore:
             raise FlowRefused(FlowRefused.ALREADY_USED)
         try:
             # The condition makes two concurrent replays of one link bind at most once.
-            self._db.update_item(
-                TableName=self._table,
-                Key=_session_key(session_uri),
-                UpdateExpression="SET #s = :consumed, consumed_at = :now",
-                ConditionExpression="#s = :pending AND user_id = :user AND expires_at > :now",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":consumed": {"S": "consumed"},
-                    ":pending": {"S": "pending"},
-                    ":user": {"S": user_id},
-                    ":now": {"N": str(now)},
-                },
-            )
+            self._move(session_uri, user_id, now, source="pending", target="consumed")
         except ClientError as exc:
             if error_code(exc) == "ConditionalCheckFailedException":
                 raise FlowRefused(FlowRefused.ALREADY_USED) from None
@@ -155,21 +143,34 @@ class PendingFlowStore:
         Only the user who consumed it gets it back, and only while it has not expired; a link
         that is no longer consumed by that user is left alone.
         """
-        now = int(self._clock())
         try:
-            self._db.update_item(
-                TableName=self._table,
-                Key=_session_key(session_uri),
-                UpdateExpression="SET #s = :pending REMOVE consumed_at",
-                ConditionExpression="#s = :consumed AND user_id = :user AND expires_at > :now",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={
-                    ":consumed": {"S": "consumed"},
-                    ":pending": {"S": "pending"},
-                    ":user": {"S": user_id},
-                    ":now": {"N": str(now)},
-                },
+            self._move(
+                session_uri, user_id, int(self._clock()), source="consumed", target="pending"
             )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
+
+    def _move(self, session_uri: str, user_id: str, now: int, *, source: str, target: str) -> None:
+        """Move a session from ``source`` to ``target`` status, for its own user, unexpired.
+
+        Raises ClientError ``ConditionalCheckFailedException`` when any of that does not hold.
+        """
+        stamp = (
+            "SET #s = :target, consumed_at = :now"
+            if target == "consumed"
+            else ("SET #s = :target REMOVE consumed_at")
+        )
+        self._db.update_item(
+            TableName=self._table,
+            Key=_session_key(session_uri),
+            UpdateExpression=stamp,
+            ConditionExpression="#s = :source AND user_id = :user AND expires_at > :now",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={
+                ":source": {"S": source},
+                ":target": {"S": target},
+                ":user": {"S": user_id},
+                ":now": {"N": str(now)},
+            },
+        )
