@@ -159,7 +159,7 @@ class PendingFlowStore:
         stamp = (
             "SET #s = :target, consumed_at = :now"
             if target == "consumed"
-            else ("SET #s = :target REMOVE consumed_at")
+            else "SET #s = :target REMOVE consumed_at"
         )
         self._db.update_item(
             TableName=self._table,
