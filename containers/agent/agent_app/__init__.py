@@ -15,7 +15,7 @@ from typing import Any
 import requests
 from flask import Flask
 from identity_core import aws
-from identity_core.alb import AlbHeaderVerifier, PublicKeyCache
+from identity_core.alb import AlbHeaderVerifier
 from identity_core.audit import AuditLog
 from identity_core.pending import PendingFlowStore
 from identity_core.settings import configure_logging
@@ -95,12 +95,7 @@ def create_app(
     }
     init_app(
         app,
-        verifier=AlbHeaderVerifier(
-            alb_arn=core.alb_arn,
-            client_id=core.oidc_client_id,
-            issuer=core.oidc_issuer,
-            keys=PublicKeyCache(core.alb_key_endpoint),
-        ),
+        verifier=AlbHeaderVerifier.from_settings(core),
         user_id_prefix=core.user_id_prefix,
         audit=audit,
         content_security_policy=CONTENT_SECURITY_POLICY,

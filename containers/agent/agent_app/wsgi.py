@@ -1,5 +1,8 @@
-"""gunicorn's entry point: ``agent_app.wsgi:app``. Settings come from the environment only."""
+"""gunicorn's entry point: ``agent_app.wsgi:app``. Settings come from the environment only,
+read once here; a bad one stops the process with a line naming it."""
+
+from identity_core.web import load_or_exit
 
 from agent_app import create_app
 
-app = create_app()
+app = load_or_exit("agent", create_app)

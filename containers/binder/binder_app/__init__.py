@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import Flask
 from identity_core import aws
-from identity_core.alb import AlbHeaderVerifier, PublicKeyCache
+from identity_core.alb import AlbHeaderVerifier
 from identity_core.audit import AuditLog
 from identity_core.pending import PendingFlowStore
+from identity_core.settings import configure_logging
 from identity_core.web import init_app
 from markupsafe import Markup
 
@@ -51,6 +52,7 @@ def create_app(
     """
     settings = BinderSettings.from_env(environ)
     core = settings.core
+    configure_logging(core.log_level)
     if agentcore is None:
         agentcore = aws.client("bedrock-agentcore", core.region)
     if dynamodb is None:
@@ -67,17 +69,10 @@ def create_app(
     )
 
     app = Flask(__name__)
-    app.config["BINDER_SETTINGS"] = settings
     audit = AuditLog("binder")
-    verifier = AlbHeaderVerifier(
-        alb_arn=core.alb_arn,
-        client_id=core.oidc_client_id,
-        issuer=core.oidc_issuer,
-        keys=PublicKeyCache(core.alb_key_endpoint),
-    )
     init_app(
         app,
-        verifier=verifier,
+        verifier=AlbHeaderVerifier.from_settings(core),
         user_id_prefix=core.user_id_prefix,
         audit=audit,
         content_security_policy=csp,

@@ -32,12 +32,15 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import get_default_algorithms
+
+if TYPE_CHECKING:
+    from .settings import CoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,16 @@ class AlbHeaderVerifier:
         self._client_id = client_id
         self._issuer = issuer
         self._keys = keys
+
+    @classmethod
+    def from_settings(cls, core: CoreSettings) -> AlbHeaderVerifier:
+        """The verifier for this deployment's ALB, OIDC client and issuer."""
+        return cls(
+            alb_arn=core.alb_arn,
+            client_id=core.oidc_client_id,
+            issuer=core.oidc_issuer,
+            keys=PublicKeyCache(core.alb_key_endpoint),
+        )
 
     def verify(self, header_value: str | None) -> Identity:
         if not header_value:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -19,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 from .alb import HEADER_NAME, AlbHeaderVerifier, InvalidIdentity, KeyEndpointUnavailable
 from .audit import AuditLog, trace_id_from_request
 from .identity import derive_user_id
+from .settings import SettingsError
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger(__name__)
@@ -113,3 +115,18 @@ def require_identity(view: F) -> F:
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+def load_or_exit(service: str, create_app: Callable[[], Flask]) -> Flask:
+    """For each service's ``wsgi.py``: build the app, or stop gunicorn with one line.
+
+    A missing or malformed setting names its variable on stderr, without a traceback to dig
+    through, and exits with 3, gunicorn's WORKER_BOOT_ERROR: with or without ``preload_app``
+    gunicorn then stops instead of respawning workers that can never start.
+    """
+    try:
+        return create_app()
+    except SettingsError as exc:
+        sys.stderr.write(f"{service}: configuration error: {exc}\n")
+        sys.stderr.flush()
+        raise SystemExit(3) from None
