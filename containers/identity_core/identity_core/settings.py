@@ -54,27 +54,28 @@ def is_loopback_host(host: str | None) -> bool:
 _URL_HOST = re.compile(r"[A-Za-z0-9.-]{1,253}|[0-9A-Fa-f:.]{2,45}")
 
 
-def check_url(value: str, name: str, *, allow_path: bool = True) -> str:
+def check_url(value: str, name: str) -> str:
     """Accept an https URL, or an http one on loopback only (the local stack)."""
-    bad = SettingsError(f"{name} must be an https:// URL (http:// only on loopback): {value!r}")
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 -- parsing the port is the check: out of range or not a number
     except ValueError:  # "https://[::1", "https://host:99999", "https://host:abc"
-        raise bad from None
+        parts = None
+    if parts is not None and (parts.username is not None or parts.password is not None):
+        # Checked first, and the value is not repeated: it carries a password, and credentials
+        # in a setting end up in logs and in every request line's authority.
+        raise SettingsError(f"{name} must not carry a user name or password")
+    bad = SettingsError(f"{name} must be an https:// URL (http:// only on loopback): {value!r}")
+    if parts is None:
+        raise bad
     secure = parts.scheme == "https" or (
         parts.scheme == "http" and is_loopback_host(parts.hostname)
     )
     if not secure or not parts.hostname or not _URL_HOST.fullmatch(parts.hostname):
         raise bad
-    if parts.username is not None or parts.password is not None:
-        # Credentials in a setting end up in logs and in every request line's authority.
-        raise SettingsError(f"{name} must not carry a user name or password")
     if parts.query or parts.fragment:
         raise SettingsError(f"{name} must not carry a query or fragment: {value!r}")
-    if not allow_path and parts.path not in ("", "/"):
-        raise SettingsError(f"{name} must not carry a path: {value!r}")
-    return value.rstrip("/") if not allow_path else value
+    return value
 
 
 def check_path(value: str, name: str) -> str:
@@ -162,7 +163,7 @@ class CoreSettings:
             alb_arn=alb_arn,
             alb_key_endpoint=env.parsed(
                 "ALB_PUBLIC_KEY_ENDPOINT",
-                lambda v, n: check_url(v, n, allow_path=True).rstrip("/"),
+                lambda v, n: check_url(v, n).rstrip("/"),
                 default=default_key_endpoint(region),
             ),
             oidc_issuer=env.parsed("OIDC_ISSUER", check_url),
