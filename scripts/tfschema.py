@@ -45,6 +45,7 @@ import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -448,6 +449,15 @@ def _check_body(body: dict, schema: dict, where: str, top_kind: str | None, out:
 
 def check_paths(paths: list[Path], schema: dict) -> Report:
     report = Report()
+    parsed: dict[Path, dict] = {}
+
+    def parse(path: Path) -> dict:
+        # Each file once per check: a module's files are read again for every call of it.
+        key = path.resolve()
+        if key not in parsed:
+            parsed[key] = load_hcl(path)
+        return parsed[key]
+
     kinds = {
         "resource": (set(schema["resource_types"]), schema["resources"]),
         "data": (set(schema["data_source_types"]), schema["data_sources"]),
@@ -459,7 +469,8 @@ def check_paths(paths: list[Path], schema: dict) -> Report:
             rel = str(path.resolve().relative_to(REPO_ROOT))
         except ValueError:
             rel = str(path)
-        for kind, tf_type, name, body in iter_blocks(load_hcl(path)):
+        doc = parse(path)
+        for kind, tf_type, name, body in iter_blocks(doc):
             address = f"{'data.' if kind == 'data' else ''}{tf_type}.{name}"
             if not tf_type.startswith("aws_"):
                 report.skipped_other_providers.append(f"{rel}: {address}")
@@ -479,9 +490,9 @@ def check_paths(paths: list[Path], schema: dict) -> Report:
             raw: list = []
             _check_body(body, kept[tf_type], address, kind, raw)
             report.findings.extend(Finding(k, rel, where, d) for k, where, d in raw)
-        for name, body in iter_module_calls(load_hcl(path)):
+        for name, body in iter_module_calls(doc):
             report.module_calls += 1
-            report.findings.extend(_check_module_call(path, rel, name, body))
+            report.findings.extend(_check_module_call(path, rel, name, body, parse))
     return report
 
 
@@ -493,7 +504,9 @@ def iter_module_calls(doc: dict):
         yield from entry.items()
 
 
-def _check_module_call(path: Path, rel: str, name: str, body: dict) -> list[Finding]:
+def _check_module_call(
+    path: Path, rel: str, name: str, body: dict, parse: Callable[[Path], dict]
+) -> list[Finding]:
     """A call of a local module passes only inputs it declares, and every required one."""
     source = body.get("source", "")
     address = f"module.{name}"
@@ -504,7 +517,7 @@ def _check_module_call(path: Path, rel: str, name: str, body: dict) -> list[Find
         return [Finding("unknown-module", rel, address, f"no module at {source}")]
     declared: dict[str, dict] = {}
     for tf in sorted(target.glob("*.tf")):
-        for entry in load_hcl(tf).get("variable", []):
+        for entry in parse(tf).get("variable", []):
             declared.update(entry)
     findings = []
     for key in body:
