@@ -65,7 +65,9 @@ def check_url(value: str, name: str) -> str:
         # Checked first, and the value is not repeated: it carries a password, and credentials
         # in a setting end up in logs and in every request line's authority.
         raise SettingsError(f"{name} must not carry a user name or password")
-    bad = SettingsError(f"{name} must be an https:// URL (http:// only on loopback): {value!r}")
+    # A value with "@" may hold credentials urlsplit could not separate: never repeat it.
+    shown = "" if "@" in value else f": {value!r}"
+    bad = SettingsError(f"{name} must be an https:// URL (http:// only on loopback){shown}")
     if parts is None:
         raise bad
     secure = parts.scheme == "https" or (
