@@ -75,23 +75,16 @@ class Tools:
         if call is None:
             return ToolOutcome(name, "error", {"error": f"unknown tool {name}"})
 
-        grant = self._outbound.obtain(user_id)
-        if isinstance(grant, AuthorizationRequired):
-            return ToolOutcome(name, "success", {}, grant)
-        try:
-            return ToolOutcome(name, "success", call(grant))
-        except ExternalUnauthorized:
-            # The stored token was revoked or its refresh failed: one forced re-authorization.
-            pass
-        except ExternalApiError as exc:
-            return ToolOutcome(name, "error", {"error": str(exc)})
-
-        grant = self._outbound.obtain(user_id, force=True)
-        if isinstance(grant, AuthorizationRequired):
-            return ToolOutcome(name, "success", {}, grant)
-        try:
-            return ToolOutcome(name, "success", call(grant))
-        except ExternalUnauthorized:
-            return ToolOutcome(name, "error", {"error": "GitHub refused the user's token"})
-        except ExternalApiError as exc:
-            return ToolOutcome(name, "error", {"error": str(exc)})
+        # A token the external API refuses (revoked, or its refresh failed) earns one forced
+        # re-authorization, and no more.
+        for force in (False, True):
+            grant = self._outbound.obtain(user_id, force=force)
+            if isinstance(grant, AuthorizationRequired):
+                return ToolOutcome(name, "success", {}, grant)
+            try:
+                return ToolOutcome(name, "success", call(grant))
+            except ExternalUnauthorized:
+                continue
+            except ExternalApiError as exc:
+                return ToolOutcome(name, "error", {"error": str(exc)})
+        return ToolOutcome(name, "error", {"error": "GitHub refused the user's token"})
