@@ -88,8 +88,8 @@ def bench_alb_verify(signer: AlbSigner, key_url: str) -> None:
 def _session() -> boto3.session.Session:
     # Fixed fake credentials: requests go to moto and loopback servers only.
     return boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
+        aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
         region_name=REGION,
     )
 
@@ -269,12 +269,9 @@ def bench_rss(environ, agentcore_url: str, moto_url: str, signer: AlbSigner) -> 
     print("RSS of one gunicorn worker after warm-up (VmRSS)  (target <= 80 MB)")
     agent = _gunicorn_worker_rss("containers/agent", "agent_app.wsgi:app", base_env, agent_warm_up)
     print(f"  agent:  {agent}")
-    if (ROOT / "containers/binder/gunicorn.conf.py").exists():
-        binder = _gunicorn_worker_rss(
-            "containers/binder", "binder_app.wsgi:app", base_env, binder_warm_up
-        )
-    else:
-        binder = "not built yet"
+    binder = _gunicorn_worker_rss(
+        "containers/binder", "binder_app.wsgi:app", base_env, binder_warm_up
+    )
     print(f"  binder: {binder}")
 
 
