@@ -767,7 +767,7 @@ class Emulator:
                 self.resolver.resolve(provider), provider.client_id, provider.client_secret, form
             )
         except TokenEndpointError as exc:
-            raise token_endpoint_failure(exc) from exc
+            raise token_endpoint_failure() from exc
         entry = self._vault_entry(payload, fallback_refresh=None)
         with self._lock:
             self._vault[key] = entry
@@ -866,7 +866,7 @@ class Emulator:
                     session.status = "FAILED"
             if exc.error is None:
                 raise provider_unreachable() from exc
-            raise token_endpoint_failure(exc) from exc
+            raise token_endpoint_failure() from exc
         except AwsError:
             # The discovery document could not be read: nothing was spent, retry is possible.
             with self._lock:

@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote_plus
 
 import requests
 
@@ -214,8 +215,6 @@ def call_token_endpoint(
     auth = None
     if endpoints.auth_method == "client_secret_basic":
         # RFC 6749 section 2.3.1: both parts are form-urlencoded before the Basic encoding.
-        from urllib.parse import quote_plus
-
         auth = (quote_plus(client_id), quote_plus(client_secret))
     else:
         data["client_id"] = client_id
@@ -243,7 +242,7 @@ def call_token_endpoint(
     return payload
 
 
-def token_endpoint_failure(exc: TokenEndpointError) -> AwsError:
+def token_endpoint_failure() -> AwsError:
     # AWS does not pass the provider's answer through (aws/bedrock-agentcore-sdk-python#81,
     # "We don't propagate errors from the resource credential provider"): a generic message.
     return validation_error("Error retrieving the OAuth2 token from the credential provider")
