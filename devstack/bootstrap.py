@@ -10,7 +10,6 @@ does by hand in GitHub's OAuth app settings, which the script prints.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -23,7 +22,6 @@ import requests
 if TYPE_CHECKING:
     from devstack.stack import StackConfig
 
-log = logging.getLogger("devstack.bootstrap")
 ROOT = Path(__file__).resolve().parent.parent
 
 
