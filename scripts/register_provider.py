@@ -240,7 +240,7 @@ class SecretSource:
                 raise UsageError(f"secret {self.location} has no SecretString")
         else:
             raise AssertionError("a secret reference has no value here")
-        if self.json_key and self.kind != "reference":
+        if self.json_key:
             try:
                 raw = json.loads(raw)[self.json_key]
             except (ValueError, KeyError, TypeError):
